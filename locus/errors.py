@@ -14,7 +14,8 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   │   ├── UnknownModelError       a model string with an unknown prefix
     │   │   └── MissingDependencyError  an optional extra is not installed
     │   ├── ToolDefinitionError         a function that cannot become a tool
-    │   └── CheckpointUsageError        a checkpointer called with a bad argument
+    │   ├── CheckpointUsageError        a checkpointer called with a bad argument
+    │   └── SyncInEventLoopError        a blocking *_sync call made inside a running event loop
     ├── ResumeError                     a resume that cannot be honoured; nothing ran
     │   ├── NothingToResumeError        no pause to resume (no snapshot, nothing pending)
     │   ├── UnknownInterruptError       an interrupt id that is not pending
@@ -23,12 +24,14 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   ├── ResumeTargetError           the pause names a node this graph does not have
     │   ├── InvalidResumeValueError     an answer that fails the interrupt's response schema
     │   ├── ThreadNotFoundError         no stored thread with that id
+    │   ├── GraphMismatchError          the thread was stored by a graph of another name
     │   └── ResumeConflictError         another execution holds the thread
     ├── GraphRuntimeError               a run failed part-way; state so far is attached
     │   ├── NodeExecutionError          a node raised (original chained as __cause__)
     │   ├── InvalidNodeOutputError      a node returned something other than dict/None/Command
     │   ├── StateConflictError          two branches wrote one key in one step, no reducer
     │   ├── GraphRecursionError         more than max_steps steps (a loop that never ends)
+    │   ├── ReducerError                a reducer raised while merging a node's update
     │   └── ReplayMismatchError         a resumed node asked for other calls than it recorded
     ├── AgentError                      an agent run could not proceed
     │   ├── ToolArgumentsError          a tool got arguments that fail its schema
@@ -36,12 +39,15 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     ├── ModelProviderError              a provider call failed (status code and message kept)
     │   ├── ProviderAuthenticationError 401/403, bad or expired credentials
     │   ├── RateLimitError              429, retried until the budget runs out
+    │   ├── QuotaExceededError          429 insufficient_quota: a billing limit, never retried
     │   ├── BadRequestError             400/404/422, never retried
     │   ├── ProviderUnavailableError    5xx and dropped connections, retried
     │   └── ProviderTimeoutError        the request timed out, retried
     └── CheckpointError                 a checkpointer could not load or save
         ├── StateSerializationError     a value that cannot be stored (key path and type named)
-        └── SchemaVersionError          a stored record of an unknown schema version
+        ├── SchemaVersionError          a stored record of an unknown schema version
+        ├── UnknownStoredTypeError      stored data names a class that was never registered
+        └── StoreUnavailableError       the store cannot be reached (the server's reason kept)
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ __all__ = [
     "CheckpointUsageError",
     "ConfigurationError",
     "GraphDefinitionError",
+    "GraphMismatchError",
     "GraphRecursionError",
     "GraphRuntimeError",
     "InterruptOutsideNodeError",
@@ -72,7 +79,9 @@ __all__ = [
     "ProviderAuthenticationError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
+    "QuotaExceededError",
     "RateLimitError",
+    "ReducerError",
     "ReplayMismatchError",
     "ResumeConflictError",
     "ResumeError",
@@ -80,11 +89,14 @@ __all__ = [
     "SchemaVersionError",
     "StateConflictError",
     "StateSerializationError",
+    "StoreUnavailableError",
+    "SyncInEventLoopError",
     "ThreadNotFoundError",
     "ToolArgumentsError",
     "ToolDefinitionError",
     "UnknownInterruptError",
     "UnknownModelError",
+    "UnknownStoredTypeError",
     "UserError",
 ]
 
@@ -166,6 +178,10 @@ class ThreadNotFoundError(ResumeError, LookupError):
     """No stored thread has this id."""
 
 
+class GraphMismatchError(ResumeError):
+    """A stored thread belongs to a graph of another name; nothing was run or changed."""
+
+
 class ResumeConflictError(ResumeError):
     """Another execution of the same thread is underway or resumed it first."""
 
@@ -203,6 +219,10 @@ class StateConflictError(GraphRuntimeError):
 
 class GraphRecursionError(GraphRuntimeError):
     """The run exceeded ``max_steps``; the message names the nodes that kept repeating."""
+
+
+class ReducerError(GraphRuntimeError):
+    """A key's reducer raised while merging a node's update; the message names key and node."""
 
 
 class ReplayMismatchError(GraphRuntimeError):
@@ -262,6 +282,13 @@ class RateLimitError(ModelProviderError):
     """The provider answered 429 and the retry budget ran out."""
 
 
+class QuotaExceededError(ModelProviderError):
+    """The account's quota or billing limit is exhausted (429 ``insufficient_quota``).
+
+    Unlike ``RateLimitError`` this is never retried: waiting does not help.
+    """
+
+
 class BadRequestError(ModelProviderError):
     """The provider rejected the request as malformed (400/404/422); never retried."""
 
@@ -290,6 +317,24 @@ class StateSerializationError(CheckpointError, TypeError):
 
 class SchemaVersionError(CheckpointError):
     """A stored record carries a schema version this release cannot read."""
+
+
+class UnknownStoredTypeError(CheckpointError):
+    """Stored data names a class that was not registered before reading; nothing is imported.
+
+    Register the class (``types=[...]`` on the checkpointer or graph, or
+    ``locus.checkpoint.register_type``) in every process that reads the thread.
+    """
+
+
+class StoreUnavailableError(CheckpointError, ConnectionError):
+    """The store cannot be reached or opened; the message carries the server's own reason."""
+
+
+class SyncInEventLoopError(UserError, RuntimeError):
+    """A blocking ``*_sync`` helper was called from inside a running event loop; await the
+    async form instead.
+    """
 
 
 class CheckpointUsageError(UserError, ValueError):
