@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -45,6 +45,7 @@ class PostgresCheckpointer(Checkpointer):
         ttl_seconds: see ``Checkpointer``.
         min_size: connections the pool keeps open.
         max_size: the most connections the pool opens.
+        types: see ``Checkpointer``.
 
     Raises:
         CheckpointUsageError: ``schema`` is not a plain identifier.
@@ -60,8 +61,9 @@ class PostgresCheckpointer(Checkpointer):
         ttl_seconds: float | None = None,
         min_size: int = 1,
         max_size: int = 10,
+        types: Iterable[type] = (),
     ) -> None:
-        super().__init__(ttl_seconds=ttl_seconds)
+        super().__init__(ttl_seconds=ttl_seconds, types=types)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
             raise CheckpointUsageError(f"schema must be a plain SQL identifier, got {schema!r}")
         self.dsn = dsn

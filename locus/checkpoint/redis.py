@@ -14,7 +14,7 @@ supported.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import redis.asyncio as aredis
@@ -37,15 +37,21 @@ class RedisCheckpointer(Checkpointer):
         url: a ``redis://`` URL (database number included).
         prefix: prepended to every key, so several checkpointers can share a database.
         ttl_seconds: see ``Checkpointer``; enforced with native key expiry.
+        types: see ``Checkpointer``.
 
     Raises:
         CheckpointError: (from any method) the server cannot be reached or fails.
     """
 
     def __init__(
-        self, url: str, *, prefix: str = "locus:", ttl_seconds: float | None = None
+        self,
+        url: str,
+        *,
+        prefix: str = "locus:",
+        ttl_seconds: float | None = None,
+        types: Iterable[type] = (),
     ) -> None:
-        super().__init__(ttl_seconds=ttl_seconds)
+        super().__init__(ttl_seconds=ttl_seconds, types=types)
         self.url = url
         self.prefix = prefix
         self._client: aredis.Redis | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from locus.core.command import Command
@@ -52,6 +52,9 @@ class StateGraph:
             list of messages); a key with a reducer may be written by several nodes in one
             step, and every write to it goes through the reducer.
         checkpointer: where runs are stored by ``thread_id`` (``locus.checkpoint``).
+        types: Enum and pydantic model classes the graph's state, interrupts and answers
+            hold; registered with its checkpointer (here or in ``compile``), which may
+            then restore them. Stored data never makes locus import a class.
     """
 
     def __init__(
@@ -60,9 +63,12 @@ class StateGraph:
         *,
         reducers: Mapping[str, Callable[[Any, Any], Any]] | None = None,
         checkpointer: Any = None,
+        types: Iterable[type] = (),
     ) -> None:
         self.name = name or "graph"
         self.config = GraphConfig(checkpointer=checkpointer)
+        self._types = tuple(types)
+        _register_types(checkpointer, self._types)
         self._nodes: dict[str, NodeSpec] = {}
         self._edges: list[tuple[str, str]] = []
         self._routers: list[Router] = []
@@ -169,6 +175,7 @@ class StateGraph:
             self.config.max_steps = max_steps
         if checkpointer is not None:
             self.config.checkpointer = checkpointer
+            _register_types(checkpointer, self._types)
         self._prepare()
         return self
 
@@ -329,6 +336,20 @@ class StateGraph:
                 "graph.execute(Command(update=snapshot, resume=answer))"
             )
         return await run.start(dict(inputs))
+
+
+def _register_types(checkpointer: Any, types: tuple[type, ...]) -> None:
+    """Let ``checkpointer`` restore the graph's ``types`` (see ``Checkpointer.types``)."""
+    if not types:
+        return
+    from locus.checkpoint.types import TypeRegistry
+
+    registry = getattr(checkpointer, "types", None)
+    if not isinstance(registry, TypeRegistry):
+        TypeRegistry(types)  # no checkpointer yet: check the classes now, register on compile
+        return
+    for cls in types:
+        registry.register(cls)
 
 
 def _from_snapshot(command: Command) -> tuple[dict[str, Any], RunState]:
