@@ -198,7 +198,9 @@ def test_only_enum_and_model_classes_are_ever_instantiated() -> None:
     enum_as_model = {"$t": "model", "cls": serializer_name(Priority), "v": {}}
     types = TypeRegistry([Priority])
     with pytest.raises(CheckpointError, match="not a BaseModel"):
-        serializer.decode(stored({"v": 1, "d": enum_as_model}), what="x", thread_id="t", types=types)
+        serializer.decode(
+            stored({"v": 1, "d": enum_as_model}), what="x", thread_id="t", types=types
+        )
 
 
 def serializer_name(cls: type) -> str:

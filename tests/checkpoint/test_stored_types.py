@@ -19,9 +19,9 @@ from checkpoint_backends import Backend
 from pydantic import BaseModel
 
 from locus.checkpoint import Checkpointer, register_type, serializer
+from locus.core import interrupt
 from locus.core.messages import Message
 from locus.errors import CheckpointError, CheckpointUsageError, UnknownStoredTypeError
-from locus.core import interrupt
 from locus.multiagent import END, START, StateGraph
 
 
@@ -172,7 +172,9 @@ async def test_graph_types_reach_its_checkpointer(backend: Backend, cp: Checkpoi
         await backend.make().get("t")
 
 
-async def test_decorated_and_locus_classes_load_anywhere(backend: Backend, cp: Checkpointer) -> None:
+async def test_decorated_and_locus_classes_load_anywhere(
+    backend: Backend, cp: Checkpointer
+) -> None:
     await paused_thread(cp)
     receipt = {"$t": "model", "cls": named(Receipt), "v": {"total": 3}}
     message = {"$t": "model", "cls": named(Message), "v": {"role": "user", "content": "hi"}}
