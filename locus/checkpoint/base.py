@@ -25,7 +25,7 @@ from locus.checkpoint.records import (
     StoredCheckpoint,
 )
 from locus.checkpoint.types import DEFAULT_TYPES, TypeRegistry
-from locus.errors import CheckpointUsageError, ResumeConflictError
+from locus.errors import CheckpointError, CheckpointUsageError, ResumeConflictError
 
 __all__ = ["Checkpointer", "lease_conflict", "lease_not_held"]
 
@@ -138,14 +138,22 @@ class Checkpointer(ABC):
         Raises:
             ResumeConflictError: another owner holds an unexpired lease on the thread.
             CheckpointUsageError: empty ``thread_id``/``owner`` or ``lease_seconds`` <= 0.
-            SchemaVersionError, CheckpointError: the latest checkpoint cannot be loaded (the
-                lease is then held; ``release`` it).
+            SchemaVersionError, UnknownStoredTypeError, CheckpointError: the latest
+                checkpoint cannot be loaded; the lease is handed back first, so the thread
+                stays as it was and another attempt (with the class registered, say) can
+                acquire it at once.
         """
         _check_ids(thread_id, owner)
         _check_positive("lease_seconds", lease_seconds)
         await self.setup()
         raw = await self._acquire(thread_id, owner, lease_seconds, time.time())
-        return None if raw is None else materialise(thread_id, raw, self.types)
+        if raw is None:
+            return None
+        try:
+            return materialise(thread_id, raw, self.types)
+        except CheckpointError:
+            await self._release(thread_id, owner)
+            raise
 
     async def renew(self, thread_id: str, owner: str, lease_seconds: float) -> None:
         """Extend ``owner``'s lease to ``lease_seconds`` from now.

@@ -102,7 +102,8 @@ def encode_put(
             )
         if key.startswith("__"):
             continue
-        if not storable_text(key):
+        # the common case (ASCII without NUL) inline: this runs for every key of every put
+        if not (key.isascii() and "\x00" not in key) and not storable_text(key):
             raise StateSerializationError(
                 f"cannot store state key {key!r} of thread {thread_id!r}: a state key must be "
                 "valid Unicode text without NUL (no lone surrogate), which every store can "

@@ -157,6 +157,18 @@ async def test_a_class_stored_elsewhere_loads_once_registered_with_the_checkpoin
         await cp.get("t")  # the other checkpointer's registry is its own
 
 
+async def test_a_thread_that_cannot_be_loaded_is_not_left_locked(
+    backend: Backend, cp: Checkpointer
+) -> None:
+    await paused_thread(cp)
+    await backend.overwrite_value(cp, "t", "a", 1, invoice_doc())
+    with pytest.raises(UnknownStoredTypeError):
+        await cp.acquire("t", "w2", lease_seconds=30)
+    got = await backend.make(types=[Invoice]).acquire("t", "w3", lease_seconds=30)
+    assert got is not None
+    assert got.values["a"].number == 7
+
+
 async def test_graph_types_reach_its_checkpointer(backend: Backend, cp: Checkpointer) -> None:
     def ask(state: dict[str, Any]) -> dict[str, Any]:
         return {"answer": interrupt("refund?")}
