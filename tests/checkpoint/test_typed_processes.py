@@ -13,13 +13,17 @@ WORKER = Path(__file__).with_name("typed_worker.py")
 ROOT = str(Path(__file__).parents[2])
 
 
-async def run(target: tuple[str, str], mode: str, thread: str) -> dict[str, Any]:
-    proc = subprocess.Popen(
+def spawn(target: tuple[str, str], mode: str, thread: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, str(WORKER), *target, mode, thread, ROOT],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+async def run(target: tuple[str, str], mode: str, thread: str) -> dict[str, Any]:
+    proc = spawn(target, mode, thread)
     out, err = await asyncio.to_thread(proc.communicate, timeout=60)
     assert proc.returncode == 0, err
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])

@@ -53,9 +53,9 @@ async def main(backend: str, target: str, mode: str, thread: str) -> None:
             if mode == "start":
                 opened = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
                 ticket = Ticket(id=7, title="printer", opened=opened, priority=Priority.HIGH)
-                result = await graph.execute({"ticket": ticket}, thread_id=thread)
+                await graph.execute({"ticket": ticket}, thread_id=thread)
             else:
-                result = await graph.execute(Command(resume="yes"), thread_id=thread)
+                await graph.execute(Command(resume="yes"), thread_id=thread)
         except Exception as exc:
             print(json.dumps({"error": type(exc).__name__, "message": str(exc)}), flush=True)
             return
