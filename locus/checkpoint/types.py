@@ -29,7 +29,7 @@ from typing import Any, TypeVar, overload
 
 from locus.errors import CheckpointUsageError
 
-__all__ = ["DEFAULT_TYPES", "TypeRegistry", "default_name", "register_type"]
+__all__ = ["DEFAULT_TYPES", "TypeRegistry", "default_name", "register_type", "storable_class"]
 
 T = TypeVar("T", bound=type)
 
@@ -194,7 +194,7 @@ def _declared_types(cls: type) -> list[type]:
     models = [cls]
     while models:
         fields = getattr(models.pop(), "model_fields", {})
-        todo = [field.annotation for field in fields.values()]
+        todo = [field.annotation for field in fields.values() if _hashable(field.annotation)]
         while todo:
             hint = todo.pop()
             if hint in seen:
