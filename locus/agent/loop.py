@@ -5,6 +5,9 @@ the iteration), so an ``Agent`` stays immutable and serves many concurrent runs.
 
 The model is called in exactly one place (``call_model``) and tools in exactly one place
 (``call_tool``): a journal that records and replays those calls wraps these two seams.
+Tool-call ids from the model are untrusted: each turn's calls are re-keyed to distinct ids
+in one place (``locus.agent.call_ids``) before anything sees them, and inside the loop a
+call's approval and result follow its position in the turn, never its id.
 """
 
 from __future__ import annotations
