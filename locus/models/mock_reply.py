@@ -37,7 +37,8 @@ __all__ = ["count_tokens", "default_reply", "split_chunks", "usage_for"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 #: A number as people write one: ``42``, ``150``, ``9,000``, ``12.5`` (after ``$`` or ``#`` too).
-_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?!\w)")
+#: Longer digit runs (no argument's number, and past int()'s digit limit) are skipped.
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?(?!\w)")
 #: A parameter named like an identifier: ``id``, ``order_id``, ``orderId``, ``ORDER_ID``.
 _ID_NAME = re.compile(r"(?:^|_)(?:id|Id|ID)$|[a-z0-9](?:Id|ID)$")
 _WORD = re.compile(r"\S+\s*")

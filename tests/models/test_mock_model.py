@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -261,6 +262,21 @@ async def test_refund_without_an_amount_uses_the_fixed_example() -> None:
     response = await MockModel().request(req)
 
     assert response.message.tool_calls[0].arguments == {"order_id": "42", "amount": 1}
+
+
+@given(st.text(alphabet="0123456789,.$# aZ_-", max_size=60))
+def test_any_prompt_gives_refund_arguments_the_tool_accepts(text: str) -> None:
+    @tool
+    def issue_refund(order_id: str, amount: int, rate: float) -> str:
+        """Refund."""
+        return "ok"
+
+    req = request(Message.user("refund " + text + " " + "9" * 5000), tools=(issue_refund.spec,))
+
+    response = asyncio.run(MockModel().request(req))
+
+    (call,) = response.message.tool_calls
+    issue_refund.validate(call.arguments)
 
 
 # --- scripted mode ------------------------------------------------------------------------
