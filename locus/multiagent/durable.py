@@ -146,7 +146,10 @@ class _Saver:
             changes={k: values[k] for k in keys if k in values},
             status=status,
             run=run,
-            pending=[{"id": p.id, "node": p.node, "payload": p.payload} for p in rs.pending]
+            pending=[
+                {"id": p.id, "node": p.node, "payload": p.payload, "response_schema": p.schema}
+                for p in rs.pending
+            ]
             if rs.kind is not None
             else [],
             graph=self.graph,
