@@ -64,6 +64,10 @@ def check_ids(thread_id: str, owner: str | None = None) -> None:
         )
 
 
+#: a pending interrupt's response schema, in ``put``'s pending entries and the stored forms
+_SCHEMA = "response_schema"
+
+
 def encode_put(
     thread_id: str,
     changes: Mapping[str, Any],
@@ -117,12 +121,18 @@ def encode_put(
     parts: list[tuple[Any, str, str]] = []
     seen: set[str] = set()
     for i, item in enumerate(pending):
-        interrupt_id, node = _check_pending(thread_id, i, item, seen)
+        interrupt_id, node, schema = _check_pending(thread_id, i, item, seen)
         root, about = f"pending[{i}]['payload']", f"interrupt {interrupt_id!r} of node {node!r}"
         tree = serializer.to_tree(
             item["payload"], root=root, about=about, thread_id=thread_id, types=types
         )
-        pending_trees.append({"id": interrupt_id, "node": node, "payload": tree})
+        entry = {"id": interrupt_id, "node": node, "payload": tree}
+        if schema is not None:
+            entry[_SCHEMA] = serializer.to_tree(
+                schema, root=f"pending[{i}][{_SCHEMA!r}]", about=about, thread_id=thread_id
+            )
+            parts.append((schema, f"pending[{i}][{_SCHEMA!r}]", about))
+        pending_trees.append(entry)
         parts.append((item["payload"], root, about))
     run_tree = serializer.to_tree(dict(run), root="run", thread_id=thread_id, types=types)
     parts.append((run, "run", ""))
@@ -132,8 +142,10 @@ def encode_put(
         raise serializer.explain_unwritable(parts, thread_id) from None
     inbox: list[EncodedPending] = []
     if status == "paused":
-        for p in pending_trees:  # each payload dumps fine: the record holding it did
-            inbox.append(EncodedPending(p["id"], p["node"], serializer.dump_document(p["payload"])))
+        for p in pending_trees:  # each dumps fine: the record holding them all did
+            extra = {_SCHEMA: p[_SCHEMA]} if _SCHEMA in p else {}
+            document = serializer.dump_document(p["payload"], **extra)
+            inbox.append(EncodedPending(p["id"], p["node"], document))
     created_at = time.time()
     return EncodedPut(
         blobs=blobs,
@@ -150,7 +162,7 @@ def encode_put(
 
 def _check_pending(
     thread_id: str, i: int, item: Mapping[str, Any], seen: set[str]
-) -> tuple[str, str]:
+) -> tuple[str, str, dict[str, Any] | None]:
     if not isinstance(item, Mapping) or "payload" not in item:
         raise CheckpointUsageError(
             f"pending[{i}] of thread {thread_id!r} must be a mapping with id, node and payload"
@@ -173,7 +185,13 @@ def _check_pending(
             f"pending[{i}] of thread {thread_id!r} repeats interrupt id {interrupt_id!r}"
         )
     seen.add(interrupt_id)
-    return interrupt_id, node
+    schema = item.get(_SCHEMA)
+    if schema is not None and not isinstance(schema, Mapping):
+        raise CheckpointUsageError(
+            f"pending[{i}] of thread {thread_id!r}: {_SCHEMA!r} must be a JSON Schema dict "
+            f"or None, got {type(schema).__name__}"
+        )
+    return interrupt_id, node, None if schema is None else dict(schema)
 
 
 def materialise(
@@ -221,7 +239,7 @@ def pending_item(row: RawPending, types: TypeRegistry | None = None) -> PendingI
     Raises:
         SchemaVersionError, UnknownStoredTypeError, CheckpointError: as ``materialise``.
     """
-    payload = serializer.decode(
+    document = serializer.decode_document(
         row.payload,
         what=f"pending interrupt {row.interrupt_id!r}",
         thread_id=row.thread_id,
@@ -232,9 +250,10 @@ def pending_item(row: RawPending, types: TypeRegistry | None = None) -> PendingI
         graph=row.graph,
         node=row.node,
         interrupt_id=row.interrupt_id,
-        payload=payload,
+        payload=document["d"],
         created_at=_utc(row.created_at),
         seq=row.seq,
+        response_schema=document.get(_SCHEMA),
     )
 
 

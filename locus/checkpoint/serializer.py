@@ -80,6 +80,7 @@ __all__ = [
     "MAX_DEPTH",
     "SCHEMA_VERSION",
     "decode",
+    "decode_document",
     "describe_path",
     "dump_document",
     "encode",
@@ -358,19 +359,23 @@ def to_tree(
         raise _nesting_error(value, [], root, about, thread_id) from None
 
 
-def dump_document(tree: Any) -> bytes:
+def dump_document(tree: Any, **extra: Any) -> bytes:
     """Wrap an already encoded tree in the versioned envelope and return UTF-8 bytes.
+
+    ``extra`` adds envelope fields beside ``d`` (each an already encoded tree); a reader
+    that does not know a field ignores it, so adding one needs no new schema version.
 
     Raises:
         ValueError: an int in the tree is too long for ``str()``; name it with
             ``explain_unwritable``.
     """
-    text = _dumps({"v": SCHEMA_VERSION, "d": tree})
+    doc = {"v": SCHEMA_VERSION, "d": tree, **extra} if extra else {"v": SCHEMA_VERSION, "d": tree}
+    text = _dumps(doc)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate in some string: the ASCII form escapes it and loads back intact.
-        return _dumps_ascii({"v": SCHEMA_VERSION, "d": tree}).encode("ascii")
+        return _dumps_ascii(doc).encode("ascii")
 
 
 def explain_unwritable(
@@ -585,24 +590,13 @@ def _object_hook(types: TypeRegistry) -> Callable[[dict[str, Any]], Any]:
     return object_hook
 
 
-def decode(data: bytes, *, what: str, thread_id: str, types: TypeRegistry | None = None) -> Any:
-    """Load a document written by ``encode`` and restore every tagged value to its type.
-
-    Never imports anything: enum and model classes come from ``types`` only.
-
-    Args:
-        data: the stored bytes.
-        what: how the value is named in errors, e.g. ``"state['ticket']"``.
-        thread_id: named in errors.
-        types: the classes stored names may be restored to; the process-wide registry
-            by default.
+def decode_document(
+    data: bytes, *, what: str, thread_id: str, types: TypeRegistry | None = None
+) -> dict[str, Any]:
+    """Load a whole envelope (``v``, ``d`` and any extra fields); see ``decode``.
 
     Raises:
-        SchemaVersionError: the document has a schema version this release cannot read.
-        UnknownStoredTypeError: the document names a class that is not registered (the
-            message names the thread, the value and the class, and how to register it).
-        CheckpointError: the document is damaged or nested too deep to read (the
-            message names the thread, the value and the cause).
+        SchemaVersionError, UnknownStoredTypeError, CheckpointError: as ``decode``.
     """
     try:
         doc = json.loads(data, object_hook=_object_hook(DEFAULT_TYPES if types is None else types))
@@ -631,7 +625,30 @@ def decode(data: bytes, *, what: str, thread_id: str, types: TypeRegistry | None
         raise CheckpointError(f"cannot load {what} of thread {thread_id!r}: not a locus record")
     if doc["v"] != SCHEMA_VERSION:
         raise _version_error(doc["v"], what, thread_id)
-    return doc["d"]
+    envelope: dict[str, Any] = doc
+    return envelope
+
+
+def decode(data: bytes, *, what: str, thread_id: str, types: TypeRegistry | None = None) -> Any:
+    """Load a document written by ``encode`` and restore every tagged value to its type.
+
+    Never imports anything: enum and model classes come from ``types`` only.
+
+    Args:
+        data: the stored bytes.
+        what: how the value is named in errors, e.g. ``"state['ticket']"``.
+        thread_id: named in errors.
+        types: the classes stored names may be restored to; the process-wide registry
+            by default.
+
+    Raises:
+        SchemaVersionError: the document has a schema version this release cannot read.
+        UnknownStoredTypeError: the document names a class that is not registered (the
+            message names the thread, the value and the class, and how to register it).
+        CheckpointError: the document is damaged or nested too deep to read (the
+            message names the thread, the value and the cause).
+    """
+    return decode_document(data, what=what, thread_id=thread_id, types=types)["d"]
 
 
 def _peek_version(data: bytes) -> Any:
