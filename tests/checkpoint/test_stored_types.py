@@ -44,6 +44,11 @@ class Receipt(BaseModel):
     total: int
 
 
+@register_type(name="billing:Voucher")
+class Voucher(BaseModel):
+    code: str
+
+
 def named(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -189,11 +194,19 @@ async def test_decorated_and_locus_classes_load_anywhere(
 ) -> None:
     await paused_thread(cp)
     receipt = {"$t": "model", "cls": named(Receipt), "v": {"total": 3}}
+    voucher = {"$t": "model", "cls": "billing:Voucher", "v": {"code": "X1"}}
     message = {"$t": "model", "cls": named(Message), "v": {"role": "user", "content": "hi"}}
-    await backend.overwrite_value(cp, "t", "a", 1, doc([receipt, message]))
+    await backend.overwrite_value(cp, "t", "a", 1, doc([receipt, voucher, message]))
     got = await cp.get("t")
     assert got is not None
-    assert got.values["a"] == [Receipt(total=3), Message(role="user", content="hi")]
+    assert got.values["a"] == [
+        Receipt(total=3),
+        Voucher(code="X1"),
+        Message(role="user", content="hi"),
+    ]
+    # a class registered under a name of its own is written under that name
+    written = serializer.encode(Voucher(code="Y"), root="state['v']", thread_id="t")
+    assert json.loads(written)["d"]["cls"] == "billing:Voucher"
 
 
 def test_one_name_cannot_be_registered_for_two_classes() -> None:
