@@ -13,18 +13,22 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from locus.checkpoint import serializer
 from locus.core.command import NO_ANSWER, Command
 from locus.core.interrupt import InterruptState
 from locus.errors import (
+    CheckpointError,
     ConfigurationError,
+    GraphMismatchError,
     InvalidInputError,
     MissingResumeError,
     NothingToResumeError,
     ResumeConflictError,
+    StateSerializationError,
     ThreadNotFoundError,
 )
 from locus.multiagent.result import GraphResult
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
     from locus.multiagent.plan import GraphPlan
 
 __all__ = ["ThreadState", "execute_thread", "thread_history", "thread_state"]
+
+T = TypeVar("T")
 
 #: run-record key listing the interrupt ids the last resume answered
 _ANSWERED = "answered"
@@ -156,11 +162,56 @@ class _Saver:
 
 
 async def _heartbeat(checkpointer: Checkpointer, thread_id: str, owner: str, lease: float) -> None:
-    # A lost lease ends the heartbeat; the next put then fails with ResumeConflictError.
-    with contextlib.suppress(ResumeConflictError):
-        while True:
-            await asyncio.sleep(lease / 3)
+    while True:
+        await asyncio.sleep(lease / 3)
+        try:
             await checkpointer.renew(thread_id, owner, lease)
+        except ResumeConflictError:
+            return  # the lease is lost: the next put fails with ResumeConflictError
+        except CheckpointError:
+            # The store is briefly unreachable: the lease still runs, renew at the next beat.
+            continue
+
+
+async def _to_the_end(aw: Awaitable[T]) -> T:
+    """Await ``aw`` to completion even if this task is cancelled meanwhile.
+
+    A lease operation cancelled half-way may still take effect in the store, and then
+    nobody would know to hand the lease back. So it always finishes; a cancellation that
+    arrived meanwhile is raised afterwards.
+    """
+    task = asyncio.ensure_future(aw)
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        if not task.cancelled():
+            task.exception()  # retrieved: its outcome no longer matters to anyone
+        raise asyncio.CancelledError
+    return task.result()
+
+
+async def _take_lease(
+    checkpointer: Checkpointer, thread_id: str, owner: str, lease: float
+) -> StoredCheckpoint | None:
+    try:
+        return await _to_the_end(checkpointer.acquire(thread_id, owner, lease_seconds=lease))
+    except ResumeConflictError:
+        raise  # someone else holds it; there is nothing of ours to hand back
+    except BaseException:
+        # Cancelled, or failed after the lease was taken (a damaged record, a lost reply).
+        await _hand_back(checkpointer, thread_id, owner)
+        raise
+
+
+async def _hand_back(checkpointer: Checkpointer, thread_id: str, owner: str) -> None:
+    # Only ever called while an error propagates: that error is the one to report. A store
+    # that cannot take the release now lets the lease expire by itself.
+    with contextlib.suppress(CheckpointError):
+        await _to_the_end(checkpointer.release(thread_id, owner))
 
 
 async def execute_thread(
@@ -195,7 +246,7 @@ async def execute_thread(
             )
         thread_id = os.urandom(12).hex()
     owner = os.urandom(12).hex()
-    stored = await checkpointer.acquire(thread_id, owner, lease_seconds=lease)
+    stored = await _take_lease(checkpointer, thread_id, owner, lease)
     heartbeat = asyncio.ensure_future(_heartbeat(checkpointer, thread_id, owner, lease))
     saver = _Saver(checkpointer, thread_id, owner, graph.name)
     try:
@@ -206,7 +257,7 @@ async def execute_thread(
     finally:
         heartbeat.cancel()
         if not saver.released:
-            await checkpointer.release(thread_id, owner)
+            await _hand_back(checkpointer, thread_id, owner)
     result.thread_id = thread_id
     return result
 
@@ -218,6 +269,12 @@ async def _dispatch(
     inputs: Mapping[str, Any] | Command | None,
     thread_id: str,
 ) -> GraphResult:
+    if stored is not None and stored.graph != saver.graph:
+        raise GraphMismatchError(
+            f"thread {thread_id!r} belongs to graph {stored.graph!r}, not to graph "
+            f"{saver.graph!r}: nothing was run; continue it with graph {stored.graph!r}, or "
+            "give this graph's run another thread id"
+        )
     if isinstance(inputs, Mapping):
         if PAUSE_KEY in inputs:
             raise InvalidInputError(
@@ -240,11 +297,18 @@ async def _dispatch(
         )
     command = inputs if isinstance(inputs, Command) else Command()
     values = dict(stored.values)
+    changed: list[str] = []
     if command.update:
         # the stored pause is authoritative: a snapshot marker in the update is ignored
         update = {k: v for k, v in command.update.items() if k != PAUSE_KEY}
+        # runtime keys are never stored; a value the thread already holds (an update that
+        # is the paused snapshot) needs neither checking nor writing again
+        changed = [
+            k for k, v in update.items() if not k.startswith("__") and not _same(values, k, v)
+        ]
         values.update(update)
-        saver.dirty.update(k for k in update if not k.startswith("__"))
+        saver.dirty.update(changed)
+    _check_storable(command, changed, thread_id)
     answering = command.has_resume or command.goto is not None
     if stored.status == "running" and not answering:
         rs = RunState.from_marker(stored.run, paused=False)
@@ -271,6 +335,42 @@ async def _dispatch(
     elif command.resume is not NO_ANSWER:
         saver.record[_ANSWERED] = sorted(pending_ids)
     return await run.resume(values, rs, command)
+
+
+def _same(values: dict[str, Any], key: str, value: Any) -> bool:
+    if key not in values:
+        return False
+    old = values[key]
+    if old is value:
+        return True
+    try:
+        return type(old) is type(value) and bool(old == value)
+    except Exception:  # an __eq__ that raises or has no truth value: treat it as changed
+        return False
+
+
+def _check_storable(command: Command, changed: list[str], thread_id: str) -> None:
+    """Refuse a resume whose update or answers could not be stored, before any node runs.
+
+    They are written with the resumed step's checkpoint; found unstorable only then, the
+    nodes (and their ``once()`` actions) would already have run, and would run again on
+    the next attempt.
+    """
+    update = command.update or {}
+    checks = [(f"Command.update[{k!r}]", update[k]) for k in changed]
+    if command.resume is not NO_ANSWER:
+        checks.append(("Command.resume", command.resume))
+    if command.resume_by_id:
+        checks += [(f"Command.resume_by_id[{i!r}]", v) for i, v in command.resume_by_id.items()]
+    for root, value in checks:
+        try:
+            serializer.encode(value, root=root, thread_id=thread_id)
+        except RecursionError:
+            # too deeply nested (or cyclic) for the encoder
+            raise StateSerializationError(
+                f"{root} of thread {thread_id!r} is nested too deeply (or refers to itself) "
+                "to be stored; nothing was run: resume with a flatter value"
+            ) from None
 
 
 def _busy_message(thread_id: str, stored: StoredCheckpoint) -> str:
