@@ -121,9 +121,25 @@ async def thread_history(
 class _Saver:
     """The step hook that writes a checkpoint after every step and at every pause."""
 
-    __slots__ = ("checkpointer", "dirty", "graph", "owner", "record", "released", "thread_id")
+    __slots__ = (
+        "checkpointer",
+        "dirty",
+        "graph",
+        "last",
+        "owner",
+        "record",
+        "released",
+        "thread_id",
+    )
 
-    def __init__(self, checkpointer: Checkpointer, thread_id: str, owner: str, graph: str) -> None:
+    def __init__(
+        self,
+        checkpointer: Checkpointer,
+        thread_id: str,
+        owner: str,
+        graph: str,
+        stored: StoredCheckpoint | None,
+    ) -> None:
         self.checkpointer = checkpointer
         self.thread_id = thread_id
         self.owner = owner
@@ -131,6 +147,10 @@ class _Saver:
         self.dirty: set[str] = set()
         self.record: dict[str, Any] = {}
         self.released = False
+        # the thread's latest checkpoint as (status, run, pending): where a step starts
+        self.last: tuple[CheckpointStatus, Mapping[str, Any], list[Any]] | None = (
+            None if stored is None else (stored.status, stored.run, list(stored.pending))
+        )
 
     async def __call__(self, values: dict[str, Any], rs: RunState, written: set[str]) -> None:
         keys = self.dirty | written if self.dirty else written
@@ -146,19 +166,53 @@ class _Saver:
         run.update(self.record)
         # a pause or the end is this execution's last write: hand the lease back with it
         final = status != "running"
-        await self.checkpointer.put(
-            self.thread_id,
-            self.owner,
-            changes={k: values[k] for k in keys if k in values},
-            status=status,
-            run=run,
-            pending=[{"id": p.id, "node": p.node, "payload": p.payload} for p in rs.pending]
+        pending = (
+            [{"id": p.id, "node": p.node, "payload": p.payload} for p in rs.pending]
             if rs.kind is not None
-            else [],
-            graph=self.graph,
-            release=final,
+            else []
         )
+        try:
+            await self.checkpointer.put(
+                self.thread_id,
+                self.owner,
+                changes={k: values[k] for k in keys if k in values},
+                status=status,
+                run=run,
+                pending=pending,
+                graph=self.graph,
+                release=final,
+            )
+        except StateSerializationError:
+            await self._keep_journals(rs)
+            raise
         self.released = final
+        self.last = (status, run, pending)
+
+    async def _keep_journals(self, rs: RunState) -> None:
+        """Record what the step's nodes did although the step itself cannot be stored.
+
+        The step's checkpoint failed (a node returned a value that cannot be stored, say),
+        but its nodes may have taken actions with ``once()``. The checkpoint the step
+        started from is written again with their journals, so that running the step again
+        replays those actions instead of taking them twice.
+        """
+        journals = {**rs.spent, **rs.journals}
+        if self.last is None or not journals or self.last[0] == "done":
+            return  # nothing recorded, or no stored step to attach it to
+        status, run, pending = self.last
+        kept = dict(run)
+        kept["journals"] = {**(run.get("journals") or {}), **journals}
+        # a journal entry that cannot be stored itself leaves nothing better to write
+        with contextlib.suppress(CheckpointError):
+            await self.checkpointer.put(
+                self.thread_id,
+                self.owner,
+                changes={},
+                status=status,
+                run=kept,
+                pending=pending,
+                graph=self.graph,
+            )
 
 
 async def _heartbeat(checkpointer: Checkpointer, thread_id: str, owner: str, lease: float) -> None:
@@ -248,7 +302,7 @@ async def execute_thread(
     owner = os.urandom(12).hex()
     stored = await _take_lease(checkpointer, thread_id, owner, lease)
     heartbeat = asyncio.ensure_future(_heartbeat(checkpointer, thread_id, owner, lease))
-    saver = _Saver(checkpointer, thread_id, owner, graph.name)
+    saver = _Saver(checkpointer, thread_id, owner, graph.name, stored)
     try:
         run = Execution(
             plan, before=before, after=after, max_steps=max_steps, emit=emit, on_step=saver

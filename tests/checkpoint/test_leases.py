@@ -251,3 +251,57 @@ async def test_another_graphs_thread_is_refused_and_nothing_runs(
     await assert_lease_free(cp, "refund-7")
     after = await graph.get_state("refund-7")
     assert (after.checkpoint, after.values) == (before.checkpoint, before.values)
+
+
+async def test_an_action_taken_in_a_step_that_cannot_be_stored_is_not_taken_again(
+    backend: Backend,
+) -> None:
+    # The node refunds, then returns a value that cannot be stored (once): the step fails,
+    # but the refund's record is kept, and the next resume replays it.
+    cp = backend.make()
+    effects: list[str] = []
+    first = {"attempt": True}
+    graph = StateGraph("refunds", checkpointer=cp)
+
+    async def approve(state: dict[str, Any]) -> dict[str, Any]:
+        answer = interrupt("refund?")
+        receipt = await once("refund", lambda: effects.append("refund") or "R-1")
+        if first.pop("attempt", False):
+            return {"receipt": object()}
+        return {"receipt": receipt, "approved": answer}
+
+    graph.add_node("approve", approve).add_edge(START, "approve").add_edge("approve", END)
+    await graph.execute({}, thread_id="kept")
+    with pytest.raises(StateSerializationError, match="receipt"):
+        await graph.execute(Command(resume="yes"), thread_id="kept")
+    assert effects == ["refund"]
+    state = await graph.get_state("kept")
+    assert state.status == "paused"
+    done = await graph.execute(Command(resume="yes"), thread_id="kept")
+    assert done.final_state == {"receipt": "R-1", "approved": "yes"}
+    assert effects == ["refund"]
+
+
+async def test_an_action_before_a_pause_that_cannot_be_stored_is_not_taken_again(
+    backend: Backend,
+) -> None:
+    cp = backend.make()
+    effects: list[str] = []
+    first = {"attempt": True}
+    graph = StateGraph("notify", checkpointer=cp)
+
+    async def notify(state: dict[str, Any]) -> dict[str, Any]:
+        await once("mail", effects.append, "mail")
+        details: Any = object() if first.pop("attempt", False) else "details"
+        return {"ok": interrupt({"sent": details})}
+
+    graph.add_node("prepare", lambda s: {"n": 1}).add_node("notify", notify)
+    graph.add_edge(START, "prepare").add_edge("prepare", "notify").add_edge("notify", END)
+    with pytest.raises(StateSerializationError, match="sent"):
+        await graph.execute({}, thread_id="mail")
+    assert effects == ["mail"]
+    paused = await graph.execute(None, thread_id="mail")
+    assert paused.is_interrupted
+    done = await graph.execute(Command(resume=True), thread_id="mail")
+    assert done.final_state == {"n": 1, "ok": True}
+    assert effects == ["mail"]
