@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from locus.checkpoint import serializer
 from locus.core.command import NO_ANSWER, Command
@@ -31,6 +31,7 @@ from locus.errors import (
     StateSerializationError,
     ThreadNotFoundError,
 )
+from locus.multiagent import leases
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from locus.multiagent.plan import GraphPlan
 
 __all__ = ["ThreadState", "execute_thread", "thread_history", "thread_state"]
-
-T = TypeVar("T")
 
 #: run-record key listing the interrupt ids the last resume answered
 _ANSWERED = "answered"
@@ -215,59 +214,6 @@ class _Saver:
             )
 
 
-async def _heartbeat(checkpointer: Checkpointer, thread_id: str, owner: str, lease: float) -> None:
-    while True:
-        await asyncio.sleep(lease / 3)
-        try:
-            await checkpointer.renew(thread_id, owner, lease)
-        except ResumeConflictError:
-            return  # the lease is lost: the next put fails with ResumeConflictError
-        except CheckpointError:
-            # The store is briefly unreachable: the lease still runs, renew at the next beat.
-            continue
-
-
-async def _to_the_end(aw: Awaitable[T]) -> T:
-    """Await ``aw`` to completion even if this task is cancelled meanwhile.
-
-    A lease operation cancelled half-way may still take effect in the store, and then
-    nobody would know to hand the lease back. So it always finishes; a cancellation that
-    arrived meanwhile is raised afterwards.
-    """
-    task = asyncio.ensure_future(aw)
-    interrupted = False
-    while not task.done():
-        try:
-            await asyncio.wait((task,))
-        except asyncio.CancelledError:
-            interrupted = True
-    if interrupted:
-        if not task.cancelled():
-            task.exception()  # retrieved: its outcome no longer matters to anyone
-        raise asyncio.CancelledError
-    return task.result()
-
-
-async def _take_lease(
-    checkpointer: Checkpointer, thread_id: str, owner: str, lease: float
-) -> StoredCheckpoint | None:
-    try:
-        return await _to_the_end(checkpointer.acquire(thread_id, owner, lease_seconds=lease))
-    except ResumeConflictError:
-        raise  # someone else holds it; there is nothing of ours to hand back
-    except BaseException:
-        # Cancelled, or failed after the lease was taken (a damaged record, a lost reply).
-        await _hand_back(checkpointer, thread_id, owner)
-        raise
-
-
-async def _hand_back(checkpointer: Checkpointer, thread_id: str, owner: str) -> None:
-    # Only ever called while an error propagates: that error is the one to report. A store
-    # that cannot take the release now lets the lease expire by itself.
-    with contextlib.suppress(CheckpointError):
-        await _to_the_end(checkpointer.release(thread_id, owner))
-
-
 async def execute_thread(
     graph: StateGraph,
     plan: GraphPlan,
@@ -300,8 +246,8 @@ async def execute_thread(
             )
         thread_id = os.urandom(12).hex()
     owner = os.urandom(12).hex()
-    stored = await _take_lease(checkpointer, thread_id, owner, lease)
-    heartbeat = asyncio.ensure_future(_heartbeat(checkpointer, thread_id, owner, lease))
+    stored = await leases.take(checkpointer, thread_id, owner, lease)
+    heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
     saver = _Saver(checkpointer, thread_id, owner, graph.name, stored)
     try:
         run = Execution(
@@ -311,7 +257,7 @@ async def execute_thread(
     finally:
         heartbeat.cancel()
         if not saver.released:
-            await _hand_back(checkpointer, thread_id, owner)
+            await leases.hand_back(checkpointer, thread_id, owner)
     result.thread_id = thread_id
     return result
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from checkpoint_backends import Backend
 
-from locus.checkpoint import Checkpointer
+from locus.checkpoint import Checkpointer, MemoryCheckpointer
 from locus.core import Command, interrupt, once
 from locus.errors import (
     CheckpointError,
@@ -25,7 +25,7 @@ from locus.errors import (
     NodeExecutionError,
     StateSerializationError,
 )
-from locus.multiagent import END, START, StateGraph
+from locus.multiagent import END, START, StateGraph, leases
 
 
 def approval_graph(cp: Checkpointer, effects: list[str], name: str = "refunds") -> StateGraph:
@@ -305,3 +305,70 @@ async def test_an_action_before_a_pause_that_cannot_be_stored_is_not_taken_again
     done = await graph.execute(Command(resume=True), thread_id="mail")
     assert done.final_state == {"n": 1, "ok": True}
     assert effects == ["mail"]
+
+
+async def test_a_call_awaited_with_finish_completes_although_its_caller_is_cancelled() -> None:
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    async def lease_call() -> str:
+        await asyncio.sleep(0)
+        await release.wait()
+        finished.append("done")
+        return "held"
+
+    caller = asyncio.ensure_future(leases.finish(lease_call()))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    caller.cancel()
+    await asyncio.sleep(0)
+    caller.cancel()  # a second cancellation does not reach the call either
+    await asyncio.sleep(0)
+    assert not caller.done() and finished == []
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert finished == ["done"]
+
+
+async def test_finish_passes_a_result_or_an_error_through() -> None:
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        raise CheckpointError("store down")
+
+    async def answers() -> int:
+        return 7
+
+    assert await leases.finish(answers()) == 7
+    with pytest.raises(CheckpointError, match="store down"):
+        await leases.finish(fails())
+
+
+class SlowStore(MemoryCheckpointer):
+    """A store whose acquire, once sent, takes effect even if the caller stops waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = asyncio.Event()
+        self.arrive = asyncio.Event()
+
+    async def _acquire(self, *args: Any) -> Any:
+        async def at_the_server() -> Any:
+            self.sent.set()
+            await self.arrive.wait()
+            return await MemoryCheckpointer._acquire(self, *args)
+
+        return await asyncio.shield(at_the_server())
+
+
+async def test_a_lease_taken_after_its_execution_was_cancelled_is_handed_back() -> None:
+    store = SlowStore()
+    graph = approval_graph(store, [])
+    task = asyncio.ensure_future(graph.execute({}, thread_id="late"))
+    await store.sent.wait()
+    task.cancel()
+    await asyncio.sleep(0)
+    store.arrive.set()  # the store takes the lease after the caller was cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await assert_lease_free(store, "late")
