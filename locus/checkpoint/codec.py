@@ -29,7 +29,14 @@ from locus.checkpoint.records import (
 from locus.checkpoint.types import TypeRegistry
 from locus.errors import CheckpointError, CheckpointUsageError, StateSerializationError
 
-__all__ = ["check_ids", "encode_put", "materialise", "pending_item", "storable_text"]
+__all__ = [
+    "check_ids",
+    "check_state_key",
+    "encode_put",
+    "materialise",
+    "pending_item",
+    "storable_text",
+]
 
 
 def storable_text(text: str) -> bool:
@@ -66,6 +73,20 @@ def check_ids(thread_id: str, owner: str | None = None) -> None:
 
 #: a pending interrupt's response schema, in ``put``'s pending entries and the stored forms
 _SCHEMA = "response_schema"
+
+
+def check_state_key(key: str, thread_id: str) -> None:
+    """Refuse a state key no store can hold (a NUL or a lone surrogate).
+
+    Raises:
+        StateSerializationError: naming the key (``repr``) and the thread.
+    """
+    if not storable_text(key):
+        raise StateSerializationError(
+            f"cannot store state key {key!r} of thread {thread_id!r}: a state key must be "
+            "valid Unicode text without NUL (no lone surrogate), which every store can "
+            "hold; rename the key"
+        )
 
 
 def encode_put(
@@ -107,12 +128,8 @@ def encode_put(
         if key.startswith("__"):
             continue
         # the common case (ASCII without NUL) inline: this runs for every key of every put
-        if not (key.isascii() and "\x00" not in key) and not storable_text(key):
-            raise StateSerializationError(
-                f"cannot store state key {key!r} of thread {thread_id!r}: a state key must be "
-                "valid Unicode text without NUL (no lone surrogate), which every store can "
-                "hold; rename the key"
-            )
+        if not (key.isascii() and "\x00" not in key):
+            check_state_key(key, thread_id)
         blobs[key] = serializer.encode(
             value, root=f"state[{key!r}]", thread_id=thread_id, types=types
         )

@@ -180,7 +180,17 @@ class PostgresCheckpointer(Checkpointer):
             if expires_at is not None and expires_at <= now:
                 await conn.execute(self._sql["reset_expired"], {"tid": thread_id, "now": now})
                 return None
-            return _raw(row[2:]) if latest else None
+            if not latest:
+                return None
+            if row[2] is None:
+                # The lease was taken from the row a racing put committed while this
+                # statement waited for its lock, but the statement's snapshot predates that
+                # put, so the new checkpoint is not visible to it. Read it now (the lease
+                # is ours, so it cannot move again).
+                row = await self._one(conn, "get", {"tid": thread_id, "seq": latest})
+                if row is None or row[2] is None:
+                    return None  # deleted meanwhile (deleting ignores leases)
+            return _raw(row[2:])
 
         return await self._run("acquire a lease", acquire)
 
