@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from locus.checkpoint import serializer
+from locus.checkpoint import codec, serializer
 from locus.core.command import NO_ANSWER, Command
 from locus.core.interrupt import InterruptState
 from locus.errors import (
@@ -38,6 +38,7 @@ from locus.multiagent.runtime import Execution
 
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer, CheckpointStatus, StoredCheckpoint
+    from locus.checkpoint.types import TypeRegistry
     from locus.multiagent.graph import StateGraph
     from locus.multiagent.plan import GraphPlan
 
@@ -311,7 +312,7 @@ async def _dispatch(
         ]
         values.update(update)
         saver.dirty.update(changed)
-    _check_storable(command, changed, thread_id)
+    _check_storable(command, changed, thread_id, saver.checkpointer.types)
     answering = command.has_resume or command.goto is not None
     if stored.status == "running" and not answering:
         rs = RunState.from_marker(stored.run, paused=False, thread_id=stored.thread_id)
@@ -352,28 +353,28 @@ def _same(values: dict[str, Any], key: str, value: Any) -> bool:
         return False
 
 
-def _check_storable(command: Command, changed: list[str], thread_id: str) -> None:
+def _check_storable(
+    command: Command, changed: list[str], thread_id: str, types: TypeRegistry
+) -> None:
     """Refuse a resume whose update or answers could not be stored, before any node runs.
 
     They are written with the resumed step's checkpoint; found unstorable only then, the
     nodes (and their ``once()`` actions) would already have run, and would run again on
     the next attempt.
+
+    Raises:
+        StateSerializationError: naming the update key or the answer at fault.
     """
     update = command.update or {}
+    for key in changed:
+        codec.check_state_key(key, thread_id)
     checks = [(f"Command.update[{k!r}]", update[k]) for k in changed]
     if command.resume is not NO_ANSWER:
         checks.append(("Command.resume", command.resume))
     if command.resume_by_id:
         checks += [(f"Command.resume_by_id[{i!r}]", v) for i, v in command.resume_by_id.items()]
     for root, value in checks:
-        try:
-            serializer.encode(value, root=root, thread_id=thread_id)
-        except RecursionError:
-            # too deeply nested (or cyclic) for the encoder
-            raise StateSerializationError(
-                f"{root} of thread {thread_id!r} is nested too deeply (or refers to itself) "
-                "to be stored; nothing was run: resume with a flatter value"
-            ) from None
+        serializer.encode(value, root=root, thread_id=thread_id, types=types)
 
 
 def _busy_message(thread_id: str, stored: StoredCheckpoint) -> str:

@@ -203,6 +203,7 @@ def deeply_nested(levels: int) -> Any:
     [
         pytest.param(Command(resume="yes", update={"note": object()}), id="update"),
         pytest.param(Command(resume=deeply_nested(600)), id="deep-answer"),
+        pytest.param(Command(resume="yes", update={"no\x00te": 1}), id="nul-key"),
     ],
 )
 async def test_an_unstorable_resume_is_refused_before_the_node_runs_its_action(
@@ -215,7 +216,8 @@ async def test_an_unstorable_resume_is_refused_before_the_node_runs_its_action(
     with pytest.raises(LocusError) as refused:
         await graph.execute(bad, thread_id="unstorable")
     assert isinstance(refused.value, StateSerializationError)
-    assert "unstorable" in str(refused.value) and "Command." in str(refused.value)
+    message = str(refused.value)
+    assert "unstorable" in message and ("Command." in message or "'no\\x00te'" in message)
     assert effects.count("refund") == 0
     await assert_lease_free(cp, "unstorable")
     state = await graph.get_state("unstorable")
