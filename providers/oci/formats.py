@@ -10,8 +10,9 @@ from oci.generative_ai_inference import models
 
 from locus.errors import ConfigurationError
 from locus.models.base import ModelRequest, ModelResponse, TextDelta
-from providers.oci.cohere import CohereStream, build_cohere_request, parse_cohere_response
-from providers.oci.generic import GenericStream, build_generic_request, parse_generic_response
+
+from .cohere import CohereStream, build_cohere_request, parse_cohere_response
+from .generic import GenericStream, build_generic_request, parse_generic_response
 
 __all__ = ["ApiFormat", "ChatFormat", "StreamAssembler", "chat_format_for", "serving_mode_for"]
 

@@ -11,9 +11,10 @@ from oci.generative_ai_inference import models
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import ModelProviderError, UserError
 from locus.models.base import FinishReason, ModelRequest, ModelResponse, TextDelta
-from providers._shared import parse_tool_arguments
-from providers.oci.extra import apply_extra
-from providers.oci.usage import usage_from_event, usage_from_sdk
+
+from .._shared import parse_tool_arguments
+from .extra import apply_extra
+from .usage import usage_from_event, usage_from_sdk
 
 __all__ = ["GenericStream", "build_generic_request", "parse_generic_response"]
 

@@ -14,10 +14,11 @@ from locus.errors import ConfigurationError, ModelProviderError
 from locus.models.base import Model, ModelRequest, ModelResponse, StreamItem, TextDelta
 from locus.models.guard import check_allow_model_requests
 from locus.models.retry import RetryPolicy, call_with_retries
-from providers.oci.auth import resolve_auth
-from providers.oci.client import ClientPool, resolve_endpoint
-from providers.oci.errors import error_classifier
-from providers.oci.formats import chat_format_for, serving_mode_for
+
+from .auth import resolve_auth
+from .client import ClientPool, resolve_endpoint
+from .errors import error_classifier
+from .formats import chat_format_for, serving_mode_for
 
 __all__ = ["COMPARTMENT_ENV", "DEFAULT_TIMEOUT", "OCIModel"]
 

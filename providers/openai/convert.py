@@ -10,7 +10,8 @@ from openai.types.chat import ChatCompletion
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import ModelProviderError, UserError
 from locus.models.base import FinishReason, ModelRequest, ModelResponse, ToolSpec
-from providers._shared import parse_tool_arguments
+
+from .._shared import parse_tool_arguments
 
 __all__ = [
     "MaxTokensParam",

@@ -14,7 +14,8 @@ from locus.errors import (
     ProviderUnavailableError,
 )
 from locus.models.retry import ErrorClassifier, error_for_status
-from providers._shared import redact
+
+from .._shared import redact
 
 __all__ = ["error_classifier"]
 

@@ -8,8 +8,9 @@ from openai.types.chat import ChatCompletionChunk
 
 from locus.core.messages import Message, ToolCall, Usage
 from locus.models.base import ModelResponse, TextDelta
-from providers._shared import parse_tool_arguments
-from providers.openai.convert import finish_reason
+
+from .._shared import parse_tool_arguments
+from .convert import finish_reason
 
 __all__ = ["StreamAssembler"]
 
