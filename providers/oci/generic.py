@@ -13,6 +13,7 @@ from locus.errors import ModelProviderError, UserError
 from locus.models.base import FinishReason, ModelRequest, ModelResponse, TextDelta
 
 from .._shared import parse_tool_arguments
+from .calls import PartialCalls
 from .extra import apply_extra
 from .usage import usage_from_event, usage_from_sdk
 
@@ -124,28 +125,24 @@ def parse_generic_response(chat_response: Any, *, model_name: str) -> ModelRespo
         usage=usage_from_sdk(usage),
         finish_reason=_finish(choice.finish_reason, has_tool_calls=bool(calls)),
         model_name=model_name,
+        # Reasoning models (xai.grok-3-mini, openai.gpt-oss...) show it apart from the answer.
+        reasoning=getattr(message, "reasoning_content", None) or None,
     )
-
-
-@dataclass
-class _PartialCall:
-    id: str
-    name: str = ""
-    arguments: list[str] = field(default_factory=list)
 
 
 @dataclass
 class GenericStream:
     """Assembles GENERIC stream events (the JSON in each SSE ``data:`` line).
 
-    An event carries ``message.content`` text parts, ``message.toolCalls`` fragments,
-    ``finishReason`` and, last, ``usage``. A tool-call fragment with a new ``id`` starts
-    a call; fragments without one continue the latest call.
+    An event carries ``message.content`` text parts, ``message.reasoningContent`` pieces,
+    ``message.toolCalls`` fragments, ``finishReason`` and, last, ``usage``. A tool-call
+    fragment with a new ``id`` starts a call; fragments without one continue the latest.
     """
 
     model_name: str
     _text: list[str] = field(default_factory=list)
-    _calls: list[_PartialCall] = field(default_factory=list)
+    _reasoning: list[str] = field(default_factory=list)
+    _calls: PartialCalls = field(default_factory=PartialCalls)
     _finish: str | None = None
     _usage: Usage = field(default_factory=Usage)
 
@@ -158,7 +155,10 @@ class GenericStream:
             self._finish = str(event["finishReason"])
         message = event.get("message") or {}
         for fragment in message.get("toolCalls") or []:
-            self._add_call_fragment(fragment)
+            self._calls.add(fragment.get("id"), fragment.get("name"), fragment.get("arguments"))
+        reasoning = message.get("reasoningContent")
+        if isinstance(reasoning, str) and reasoning:
+            self._reasoning.append(reasoning)
         text = "".join(
             part.get("text") or "" for part in message.get("content") or [] if part.get("text")
         )
@@ -167,38 +167,17 @@ class GenericStream:
             return TextDelta(text=text)
         return None
 
-    def _add_call_fragment(self, fragment: dict[str, Any]) -> None:
-        call_id = fragment.get("id")
-        known = next((call for call in self._calls if call_id and call.id == call_id), None)
-        if known is None and (call_id or not self._calls):
-            known = _PartialCall(id=call_id or f"call_{len(self._calls)}")
-            self._calls.append(known)
-        elif known is None:
-            known = self._calls[-1]
-        if fragment.get("name") and not known.name:
-            known.name = fragment["name"]
-        if fragment.get("arguments"):
-            known.arguments.append(fragment["arguments"])
-
     def response(self) -> ModelResponse:
         """The complete turn.
 
         Raises:
             ModelProviderError: when an assembled tool call's arguments are not JSON.
         """
-        calls = tuple(
-            ToolCall(
-                id=call.id,
-                name=call.name,
-                arguments=parse_tool_arguments(
-                    "".join(call.arguments), tool=call.name, provider=self.model_name
-                ),
-            )
-            for call in self._calls
-        )
+        calls = self._calls.complete(provider=self.model_name)
         return ModelResponse(
             message=Message.assistant("".join(self._text), calls),
             usage=self._usage,
             finish_reason=_finish(self._finish, has_tool_calls=bool(calls)),
             model_name=self.model_name,
+            reasoning="".join(self._reasoning) or None,
         )

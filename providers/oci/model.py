@@ -31,8 +31,9 @@ DEFAULT_TIMEOUT = 60.0
 class OCIModel(Model):
     """A chat model hosted on OCI Generative AI.
 
-    ``cohere.*`` models speak the COHERE format, all others (``meta.*``, ``openai.*``,
-    ``xai.*``, ...) the GENERIC one. The SDK's calls block, so each runs in a worker
+    ``cohere.*`` models speak the COHERE format unless ``api_format="COHEREV2"`` picks
+    Cohere's V2 chat API; all others (``meta.*``, ``openai.*``, ``xai.*``, ...) the
+    GENERIC one. The SDK's calls block, so each runs in a worker
     thread; its own retries are off and ``retry`` decides instead.
 
     Args:
@@ -47,7 +48,9 @@ class OCIModel(Model):
         service_endpoint: defaults to ``$OCI_GENAI_ENDPOINT``, else the region's endpoint.
         timeout: seconds to connect and between reads; ``settings.timeout`` overrides it.
         retry: the retry policy; defaults to ``RetryPolicy()``.
-        api_format: ``"generic"`` or ``"cohere"``, for ids that do not name the vendor.
+        api_format: ``"GENERIC"``, ``"COHERE"`` or ``"COHEREV2"`` (the SDK's
+            ``BaseChatRequest.API_FORMAT_*`` values, in any case); needed for Cohere V2
+            and for ids that do not name the vendor.
 
     Raises:
         ConfigurationError: for a missing compartment, unusable credentials (the file,
