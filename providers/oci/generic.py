@@ -31,9 +31,11 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 }
 
 
-def _finish(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
+def _finish(raw: str | None, *, has_tool_calls: bool, refused: bool = False) -> FinishReason:
     if has_tool_calls:
         return "tool_calls"
+    if refused:
+        return "refusal"
     return _FINISH_REASONS.get((raw or "stop").lower(), "stop")
 
 
@@ -120,11 +122,16 @@ def parse_generic_response(chat_response: Any, *, model_name: str) -> ModelRespo
         for call in (getattr(message, "tool_calls", None) or [])
     )
     usage = chat_response.usage if chat_response.usage is not None else choice.usage
+    # OpenAI models on OCI decline with ``refusal``, as they do on OpenAI itself.
+    refusal = getattr(message, "refusal", None) or None
     return ModelResponse(
         message=Message.assistant(text, calls),
         usage=usage_from_sdk(usage),
-        finish_reason=_finish(choice.finish_reason, has_tool_calls=bool(calls)),
+        finish_reason=_finish(
+            choice.finish_reason, has_tool_calls=bool(calls), refused=refusal is not None
+        ),
         model_name=model_name,
+        refusal=refusal,
         # Reasoning models (xai.grok-3-mini, openai.gpt-oss...) show it apart from the answer.
         reasoning=getattr(message, "reasoning_content", None) or None,
     )
@@ -134,14 +141,16 @@ def parse_generic_response(chat_response: Any, *, model_name: str) -> ModelRespo
 class GenericStream:
     """Assembles GENERIC stream events (the JSON in each SSE ``data:`` line).
 
-    An event carries ``message.content`` text parts, ``message.reasoningContent`` pieces,
-    ``message.toolCalls`` fragments, ``finishReason`` and, last, ``usage``. A tool-call
+    An event carries ``message.content`` text parts, ``message.reasoningContent`` and
+    ``message.refusal`` pieces, ``message.toolCalls`` fragments, ``finishReason`` and,
+    last, ``usage``. A tool-call
     fragment with a new ``id`` starts a call; fragments without one continue the latest.
     """
 
     model_name: str
     _text: list[str] = field(default_factory=list)
     _reasoning: list[str] = field(default_factory=list)
+    _refusal: list[str] = field(default_factory=list)
     _calls: PartialCalls = field(default_factory=PartialCalls)
     _finish: str | None = None
     _usage: Usage = field(default_factory=Usage)
@@ -156,9 +165,10 @@ class GenericStream:
         message = event.get("message") or {}
         for fragment in message.get("toolCalls") or []:
             self._calls.add(fragment.get("id"), fragment.get("name"), fragment.get("arguments"))
-        reasoning = message.get("reasoningContent")
-        if isinstance(reasoning, str) and reasoning:
-            self._reasoning.append(reasoning)
+        for key, pieces in (("reasoningContent", self._reasoning), ("refusal", self._refusal)):
+            piece = message.get(key)
+            if isinstance(piece, str) and piece:
+                pieces.append(piece)
         text = "".join(
             part.get("text") or "" for part in message.get("content") or [] if part.get("text")
         )
@@ -174,10 +184,14 @@ class GenericStream:
             ModelProviderError: when an assembled tool call's arguments are not JSON.
         """
         calls = self._calls.complete(provider=self.model_name)
+        refusal = "".join(self._refusal) or None
         return ModelResponse(
             message=Message.assistant("".join(self._text), calls),
             usage=self._usage,
-            finish_reason=_finish(self._finish, has_tool_calls=bool(calls)),
+            finish_reason=_finish(
+                self._finish, has_tool_calls=bool(calls), refused=refusal is not None
+            ),
             model_name=self.model_name,
+            refusal=refusal,
             reasoning="".join(self._reasoning) or None,
         )

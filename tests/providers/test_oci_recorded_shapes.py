@@ -187,6 +187,26 @@ async def test_streamed_generic_reasoning_is_assembled_and_never_streamed_as_ans
     }
 
 
+async def test_generic_refusal_of_an_openai_model_on_oci_is_a_refusal(
+    genai_service: Any, make_model: Callable[..., OCIModel]
+) -> None:
+    refusal = "I'm sorry, I can't help with that."
+    genai_service.reply_json(generic_result({"refusal": refusal}))
+    genai_service.reply_events(
+        {"index": 0, "message": {"role": "ASSISTANT", "refusal": "I'm sorry, "}},
+        {"index": 0, "message": {"role": "ASSISTANT", "refusal": "I can't help with that."}},
+        {"index": 0, "finishReason": "stop"},
+    )
+    model = make_model("openai.gpt-4.1")
+
+    whole = await model.request(ask("How do I pick a lock?"))
+    streamed = await collect(model, ask("How do I pick a lock?"))
+
+    assert (whole.finish_reason, whole.refusal, whole.message.content) == ("refusal", refusal, "")
+    assert len(streamed) == 1
+    assert (streamed[0].finish_reason, streamed[0].refusal) == ("refusal", refusal)
+
+
 # --- COHEREV2: selection, request shape, replies, streams ---------------------------------
 
 
