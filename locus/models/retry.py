@@ -6,7 +6,8 @@ made here, on the locus error class alone, so every provider behaves the same:
 
 * ``RateLimitError``, ``ProviderUnavailableError`` and ``ProviderTimeoutError`` are retried
   with exponential backoff and jitter, or after the provider's ``Retry-After`` (capped);
-* every other error (bad request, authentication, ...) is raised at once;
+* every other error (bad request, authentication, an exhausted quota, ...) is raised at
+  once;
 * attempts and total time are both capped; when either runs out the last error is raised.
 
 Providers must switch their SDK's own retries off, or attempts would multiply.
