@@ -9,6 +9,7 @@ this checkout's ``providers/``: edits there take effect at once, under the insta
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,13 @@ class CustomBuildHook(BuildHookInterface):
         if version != "editable":
             return
         source = Path(self.root, "providers").resolve()
-        shim = Path(tempfile.mkdtemp(prefix="locus-editable-")) / "__init__.py"
+        self._shim_dir = tempfile.mkdtemp(prefix="locus-editable-")
+        shim = Path(self._shim_dir, "__init__.py")
         shim.write_text(_SHIM.format(source=str(source), init=str(source / "__init__.py")))
         # The project configures no force-include, which this map would replace.
         build_data["force_include_editable"][str(shim)] = f"{INSTALLED_NAME}/__init__.py"
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        shim_dir = getattr(self, "_shim_dir", None)
+        if shim_dir is not None:
+            shutil.rmtree(shim_dir, ignore_errors=True)

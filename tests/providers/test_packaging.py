@@ -16,8 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-hatchling_wheel = pytest.importorskip("hatchling.builders.wheel")
+from hatchling.builders.wheel import WheelBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +35,7 @@ CLIENT = textwrap.dedent(
 
 
 def build_wheel(version: str, directory: Path) -> Path:
-    builder = hatchling_wheel.WheelBuilder(str(ROOT))
+    builder = WheelBuilder(str(ROOT))
     return Path(next(iter(builder.build(directory=str(directory), versions=[version]))))
 
 
