@@ -143,8 +143,8 @@ class GenericStream:
 
     An event carries ``message.content`` text parts, ``message.reasoningContent`` and
     ``message.refusal`` pieces, ``message.toolCalls`` fragments, ``finishReason`` and,
-    last, ``usage``. A tool-call
-    fragment with a new ``id`` starts a call; fragments without one continue the latest.
+    last, ``usage``. Tool-call fragments are assembled as ``PartialCalls`` says (some
+    servers give every call of a turn the same id; the agent loop re-keys them).
     """
 
     model_name: str
