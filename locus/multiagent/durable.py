@@ -30,6 +30,7 @@ from locus.errors import (
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
+from locus.observe.hooks import log_lease_conflict, open_run
 
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer, CheckpointStatus, StoredCheckpoint
@@ -195,12 +196,23 @@ async def execute_thread(
             )
         thread_id = os.urandom(12).hex()
     owner = os.urandom(12).hex()
-    stored = await checkpointer.acquire(thread_id, owner, lease_seconds=lease)
+    obs = open_run(graph.name, thread_id)
+    try:
+        stored = await checkpointer.acquire(thread_id, owner, lease_seconds=lease)
+    except ResumeConflictError as exc:
+        log_lease_conflict(graph.name, thread_id, exc)
+        raise
     heartbeat = asyncio.ensure_future(_heartbeat(checkpointer, thread_id, owner, lease))
     saver = _Saver(checkpointer, thread_id, owner, graph.name)
     try:
         run = Execution(
-            plan, before=before, after=after, max_steps=max_steps, emit=emit, on_step=saver
+            plan,
+            before=before,
+            after=after,
+            max_steps=max_steps,
+            emit=emit,
+            on_step=saver,
+            obs=obs,
         )
         result = await _dispatch(run, saver, stored, inputs, thread_id)
     finally:

@@ -77,6 +77,9 @@ class RunState:
         pending: interrupts waiting for an answer.
         journals: per paused node, the work it recorded (see ``locus.core.journal``).
         kind: why the run is paused, or ``None`` while it runs.
+        trace: where observability left the run (``locus.observe.links``): the span
+            context of the execution that paused or ran it, and the time of the pause.
+            Only written while something observes; plain JSON, read back defensively.
     """
 
     run_id: str
@@ -88,10 +91,11 @@ class RunState:
     pending: list[PendingInterrupt] = field(default_factory=list)
     journals: dict[str, dict[str, Any]] = field(default_factory=dict)
     kind: PauseKind | None = None
+    trace: dict[str, Any] | None = None
 
     def to_marker(self, graph: str) -> dict[str, Any]:
         """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot."""
-        return {
+        marker: dict[str, Any] = {
             "version": MARKER_VERSION,
             "graph": graph,
             "run_id": self.run_id,
@@ -110,6 +114,9 @@ class RunState:
             "interrupts": [p.to_json() for p in self.pending],
             "journals": self.journals,
         }
+        if self.trace is not None:
+            marker["trace"] = self.trace
+        return marker
 
     @classmethod
     def from_marker(cls, marker: Any, *, paused: bool = True) -> RunState:
@@ -160,6 +167,7 @@ class RunState:
                     for p in marker["interrupts"]
                 ],
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
+                trace=marker.get("trace"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInputError(
