@@ -1,0 +1,155 @@
+"""GenAI span attributes from the real providers over their recorded responses, and no
+API key or prompt text in any log line at INFO."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from test_openai_agent import BASE_URL, sse
+
+from locus import observe
+from locus.agent import Agent, AgentConfig
+from locus.core import interrupt
+from locus.models.retry import RetryPolicy
+from locus.multiagent import END, START, StateGraph
+from providers.oci import OCIModel
+from providers.openai import OpenAIModel
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    observe.configure(tracer_provider=provider)
+    try:
+        yield exporter
+    finally:
+        observe.configure()
+        provider.shutdown()
+
+
+@pytest.fixture
+async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def chat_span(exporter: InMemorySpanExporter) -> ReadableSpan:
+    (span,) = [s for s in exporter.get_finished_spans() if s.name.startswith("chat ")]
+    return span
+
+
+async def test_openai_model_spans_carry_genai_attributes(
+    spans: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
+) -> None:
+    with respx.mock(base_url=BASE_URL) as api:
+        api.post("/chat/completions").mock(
+            return_value=sse({"content": "Hi there."}, finish="stop", usage=(21, 4))
+        )
+        model = OpenAIModel(
+            "gpt-4.1",
+            api_key="sk-test",
+            base_url=BASE_URL,
+            http_client=http_client,
+            retry=retry_policy,
+        )
+        await Agent(config=AgentConfig(agent_id="a", model=model, max_tokens=64)).arun("Hello")
+
+    span = chat_span(spans)
+    assert span.name == "chat gpt-4.1"
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.operation.name"] == "chat"
+    assert attrs["gen_ai.provider.name"] == "openai"
+    assert attrs["gen_ai.request.model"] == "gpt-4.1"
+    assert attrs["gen_ai.response.model"] == "gpt-4.1"
+    assert attrs["gen_ai.request.max_tokens"] == 64
+    assert attrs["gen_ai.usage.input_tokens"] == 21
+    assert attrs["gen_ai.usage.output_tokens"] == 4
+    assert tuple(attrs["gen_ai.response.finish_reasons"]) == ("stop",)
+
+
+async def test_oci_model_spans_carry_genai_attributes(
+    spans: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+    genai_service: Any,
+    oci_files: Any,
+    retry_policy: RetryPolicy,
+) -> None:
+    for name in ("OCI_AUTH", "OCI_REGION", "OCI_GENAI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    genai_service.reply_events(
+        {"apiFormat": "COHERE", "text": "Snow "},
+        {"apiFormat": "COHERE", "text": "in Oslo."},
+        {
+            "apiFormat": "COHERE",
+            "text": "Snow in Oslo.",
+            "finishReason": "COMPLETE",
+            "usage": {"promptTokens": 17, "completionTokens": 5},
+        },
+    )
+    model = OCIModel(
+        "cohere.command-r-plus",
+        compartment_id="ocid1.compartment.oc1..aaaaaaaaagent",
+        config_file=str(oci_files.config_file),
+        service_endpoint=genai_service.endpoint,
+        retry=retry_policy,
+    )
+
+    await Agent(config=AgentConfig(agent_id="a", model=model)).arun("Weather in Oslo?")
+
+    span = chat_span(spans)
+    attrs = dict(span.attributes or {})
+    assert span.name == "chat cohere.command-r-plus"
+    assert attrs["gen_ai.provider.name"] == "oci"
+    assert attrs["gen_ai.request.model"] == "cohere.command-r-plus"
+    assert attrs["gen_ai.usage.input_tokens"] == 17
+    assert attrs["gen_ai.usage.output_tokens"] == 5
+    assert tuple(attrs["gen_ai.response.finish_reasons"]) == ("stop",)
+
+
+async def test_no_api_key_or_prompt_text_reaches_info_logs(
+    caplog: pytest.LogCaptureFixture, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "sk-live-THIS-IS-SECRET"
+    prompt = "my card number is 4111 1111 1111 1111"
+    with respx.mock(base_url=BASE_URL) as api:
+        api.post("/chat/completions").mock(
+            side_effect=[
+                httpx.Response(429, json={"error": {"message": "slow down", "type": "rate"}}),
+                sse({"content": "Noted."}, finish="stop", usage=(9, 2)),
+            ]
+        )
+        model = OpenAIModel(
+            "gpt-4.1",
+            api_key=secret,
+            base_url=BASE_URL,
+            http_client=http_client,
+            retry=retry_policy,
+        )
+        agent = Agent(config=AgentConfig(agent_id="a", model=model))
+
+        async def work(state: dict[str, Any]) -> dict[str, Any]:
+            text = (await agent.arun(state["prompt"])).text
+            return {"text": text, "ok": interrupt({"question": "send?"})}
+
+        graph = StateGraph("secrets").add_node("work", work)
+        graph.add_edge(START, "work").add_edge("work", END)
+        await graph.execute({"prompt": prompt})
+
+    info = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert any(r.name == "locus.models.retry" for r in info)
+    assert any(r.name == "locus.graph" for r in info)
+    for record in info:
+        text = record.getMessage() + repr(vars(record))
+        assert secret not in text
+        assert "4111" not in text
