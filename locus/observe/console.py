@@ -163,7 +163,7 @@ async def render(
                 payload = item.get("payload")
                 screen.line(
                     f"{node_pad}"
-                    + screen.paint("pause", f"⏸ paused at {item.get('node')}: {_question(payload)}")
+                    + screen.paint("pause", f"‖ paused at {item.get('node')}: {_question(payload)}")
                 )
                 if isinstance(payload, dict) and isinstance(payload.get("options"), list):
                     options = " / ".join(map(str, payload["options"]))

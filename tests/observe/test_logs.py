@@ -64,9 +64,7 @@ async def test_run_start_pause_resume_and_finish_are_logged_with_fields(
     assert all(r.thread_id == "t-1" for r in caplog.records)  # type: ignore[attr-defined]
 
 
-async def test_a_lease_conflict_is_logged(
-    caplog: pytest.LogCaptureFixture, tmp_path: Path
-) -> None:
+async def test_a_lease_conflict_is_logged(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
     caplog.set_level(logging.INFO, logger="locus")
     checkpointer = SQLiteCheckpointer(str(tmp_path / "l.db"))
     graph = approval_graph(checkpointer)
@@ -98,7 +96,9 @@ async def test_a_retry_is_logged_with_its_delay_and_cause(
         return "ok"
 
     policy = RetryPolicy(max_attempts=2, jitter=0.0, sleep=sleep)
-    assert await call_with_retries(call, policy=policy, classify=lambda e: None, provider="openai:x")
+    assert await call_with_retries(
+        call, policy=policy, classify=lambda e: None, provider="openai:x"
+    )
 
     (record,) = [r for r in caplog.records if r.name == "locus.models.retry"]
     assert record.retry_delay == 2.0  # type: ignore[attr-defined]
