@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Telemetry
 from opentelemetry.trace import StatusCode
+from telemetry import Telemetry
 
 from locus.core import Command, interrupt
 from locus.errors import NodeExecutionError

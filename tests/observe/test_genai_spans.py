@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Telemetry
 from opentelemetry.trace import SpanKind, StatusCode
+from telemetry import Telemetry
 
 from locus import observe
 from locus.agent import Agent, AgentConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Telemetry
+from telemetry import Telemetry
 
 from locus.core import Command, interrupt
 from locus.multiagent import END, START, StateGraph
