@@ -153,3 +153,33 @@ async def test_no_api_key_or_prompt_text_reaches_info_logs(
         text = record.getMessage() + repr(vars(record))
         assert secret not in text
         assert "4111" not in text
+
+
+async def test_a_failed_model_call_is_an_error_span_with_the_exception(
+    spans: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
+) -> None:
+    from opentelemetry.trace import StatusCode
+
+    from locus.errors import ProviderAuthenticationError
+
+    with respx.mock(base_url=BASE_URL) as api:
+        api.post("/chat/completions").mock(
+            return_value=httpx.Response(
+                401, json={"error": {"message": "bad key", "type": "invalid_request_error"}}
+            )
+        )
+        model = OpenAIModel(
+            "gpt-4.1",
+            api_key="sk-test",
+            base_url=BASE_URL,
+            http_client=http_client,
+            retry=retry_policy,
+        )
+        with pytest.raises(ProviderAuthenticationError):
+            await Agent(config=AgentConfig(agent_id="a", model=model)).arun("Hello")
+
+    span = chat_span(spans)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "ProviderAuthenticationError"
+    (event,) = [e for e in span.events if e.name == "exception"]
+    assert event.attributes["exception.type"].endswith("ProviderAuthenticationError")
