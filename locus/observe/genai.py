@@ -24,17 +24,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelCall", "ToolCallSpan", "split_model_name"]
 
-#: Usage fields (by any of the names a release may give them) -> GenAI attribute
+#: Usage fields a release may have -> GenAI attribute (set only when non-zero)
 _EXTRA_USAGE = (
-    (
-        ("cached_input_tokens", "cache_read_input_tokens", "cached_tokens"),
-        "gen_ai.usage.cache_read.input_tokens",
-    ),
-    (
-        ("cache_creation_input_tokens", "cache_write_input_tokens"),
-        "gen_ai.usage.cache_creation.input_tokens",
-    ),
-    (("reasoning_tokens", "reasoning_output_tokens"), "gen_ai.usage.reasoning.output_tokens"),
+    ("cached_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
+    ("reasoning_tokens", "gen_ai.usage.reasoning.output_tokens"),
 )
 
 
@@ -50,12 +43,10 @@ def usage_attributes(usage: Usage) -> dict[str, int]:
         "gen_ai.usage.input_tokens": usage.input_tokens,
         "gen_ai.usage.output_tokens": usage.output_tokens,
     }
-    for names, attribute in _EXTRA_USAGE:
-        for name in names:
-            value = getattr(usage, name, None)
-            if isinstance(value, int):
-                out[attribute] = value
-                break
+    for name, attribute in _EXTRA_USAGE:
+        value = getattr(usage, name, None)
+        if isinstance(value, int) and value:
+            out[attribute] = value
     return out
 
 

@@ -117,3 +117,23 @@ async def test_a_failing_tool_call_is_an_error_span(telemetry: Telemetry) -> Non
     (span,) = telemetry.named("execute_tool")
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "tool_error"
+
+
+def test_cached_and_reasoning_tokens_become_genai_attributes_when_reported() -> None:
+    from locus.core.messages import Usage
+    from locus.observe.genai import usage_attributes
+
+    if "cached_input_tokens" not in Usage.model_fields:
+        pytest.skip("this Usage has no cached/reasoning counts yet")
+    usage = Usage(input_tokens=100, output_tokens=40, cached_input_tokens=64, reasoning_tokens=12)
+
+    assert usage_attributes(usage) == {
+        "gen_ai.usage.input_tokens": 100,
+        "gen_ai.usage.output_tokens": 40,
+        "gen_ai.usage.cache_read.input_tokens": 64,
+        "gen_ai.usage.reasoning.output_tokens": 12,
+    }
+    assert usage_attributes(Usage(input_tokens=3, output_tokens=1)) == {
+        "gen_ai.usage.input_tokens": 3,
+        "gen_ai.usage.output_tokens": 1,
+    }
