@@ -55,3 +55,38 @@ async def test_the_resume_of_a_stored_thread_links_to_the_execution_that_paused(
         paused.context.span_id,
     )
     assert resumed.context.trace_id != paused.context.trace_id
+
+
+async def test_continuing_a_failed_run_links_to_the_execution_that_failed(
+    cp: Checkpointer, exporter: InMemorySpanExporter
+) -> None:
+    from locus.errors import NodeExecutionError
+
+    calls: list[int] = []
+
+    async def prepare(state: dict[str, Any]) -> dict[str, Any]:
+        return {"n": 1}
+
+    async def flaky(state: dict[str, Any]) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("downstream service down")
+        return {"done": True}
+
+    graph = StateGraph("flaky", checkpointer=cp).add_node("prepare", prepare)
+    graph.add_node("flaky", flaky)
+    graph.add_edge(START, "prepare").add_edge("prepare", "flaky").add_edge("flaky", END)
+    with pytest.raises(NodeExecutionError):
+        await graph.execute({}, thread_id="t-flaky")
+    (failed,) = [s for s in exporter.get_finished_spans() if s.name == "invoke_workflow flaky"]
+    exporter.clear()
+
+    await graph.execute(None, thread_id="t-flaky")
+
+    (continued,) = [s for s in exporter.get_finished_spans() if s.name == "invoke_workflow flaky"]
+    (link,) = continued.links
+    assert link.context.span_id == failed.context.span_id
+    assert link.attributes is not None
+    assert link.attributes["locus.link"] == "continues_run"
+    assert continued.attributes is not None
+    assert continued.attributes["locus.execution"] == "continue"
