@@ -214,8 +214,10 @@ class Execution:
             if len(frontier) == 1 and not rs.done and not rs.pending:
                 # the common case: one node, nothing carried over from a pause
                 name = frontier[0]
-                call = self._call if obs is None else self._observed_call
-                outcome = await call(plan.nodes[name], dict(values), rs)
+                if obs is None:
+                    outcome = await self._call(plan.nodes[name], dict(values), rs)
+                else:
+                    outcome = await self._observed_call(plan.nodes[name], dict(values), rs)
                 if outcome.pending is not None:
                     rs.pending = self._pending(name, outcome.pending, rs)
                     return await self._pause(values, rs, "interrupt")
@@ -305,7 +307,6 @@ class Execution:
             recorded = rs.journals.get(name)
             if recorded:
                 ctx.extras[JOURNAL_KEY] = dict(recorded)
-        started = 0.0
         if emit is not None:
             from locus.core.events import NodeStartedEvent
 
