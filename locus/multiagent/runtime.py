@@ -209,8 +209,6 @@ class Execution:
                 if hit:
                     return await self._pause_static(values, rs, hit, "interrupt_before")
             skip_before = False
-            if obs is not None:
-                obs.step_started(rs.step, frontier)
             written: set[str] = set()
             if len(frontier) == 1 and not rs.done and not rs.pending:
                 # the common case: one node, nothing carried over from a pause
@@ -218,6 +216,9 @@ class Execution:
                 if obs is None:
                     outcome = await self._call(plan.nodes[name], dict(values), rs)
                 else:
+                    # a step lasts until the next begins (or the run ends): merge, routing
+                    # and the checkpoint write belong to it
+                    obs.step_started(rs.step, frontier)
                     outcome = await self._observed_call(plan.nodes[name], dict(values), rs)
                 if outcome.pending is not None:
                     rs.pending = self._pending(name, outcome.pending, rs)
@@ -226,6 +227,8 @@ class Execution:
                 self._merge(values, ((name, outcome.update),), written, rs.step)
                 sources: list[tuple[str, tuple[str, ...]]] = [(name, outcome.goto)]
             else:
+                if obs is not None:
+                    obs.step_started(rs.step, frontier)
                 if not await self._run_step(values, rs):
                     return await self._pause(values, rs, "interrupt")
                 done = rs.done
@@ -240,8 +243,6 @@ class Execution:
             rs.frontier = await self._next_frontier(values, rs, sources)
             if self.on_step is not None:
                 await self.on_step(values, rs, written)
-            if obs is not None:
-                obs.step_finished()
             if self.after:
                 hit = [n for n, _ in sources if n in self.after]
                 if hit:

@@ -62,9 +62,22 @@ def _logging_on() -> bool:
 
 def open_run(graph: str, thread_id: str | None) -> RunObserver | None:
     """What one graph execution reports to, or ``None`` when nothing would be recorded."""
-    otel = active()
-    if otel is None and not _logging_on():
-        return None
+    # once per execution, so the common "nothing observes" answer is inlined
+    if (
+        settings.tracer_provider is None
+        and settings.meter_provider is None
+        and "opentelemetry" not in _MODULES
+    ):
+        log = _graph_log
+        if log is not None and not log.isEnabledFor(_INFO):
+            return None
+        if log is None and not _logging_on():
+            return None
+        otel = None
+    else:
+        otel = active()
+        if otel is None and not _logging_on():
+            return None
     from locus.observe.run import RunObserver
 
     return RunObserver(graph, thread_id, otel)

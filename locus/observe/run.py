@@ -141,9 +141,10 @@ class RunObserver:
     def paused(self, rs: RunState) -> None:
         """The run pauses with ``rs.pending``; the marker gets the link and the pause time."""
         now = wall_clock()
+        self.step_started_at = 0.0  # a paused step is not a finished one: no duration
         trace = self.trace
         if trace is not None:
-            trace.paused(rs.pending, str(rs.kind))
+            trace.paused(rs.pending, str(rs.kind))  # ends the open step span with its events
             rs.trace = trace.marker("paused", now)
         else:
             rs.trace = {"state": "paused", "paused_at": now}
@@ -164,6 +165,7 @@ class RunObserver:
     def finished(self, result: GraphResult) -> None:
         """The execution returned: paused, or the run reached END."""
         status = "paused" if result.is_interrupted else "done"
+        self.step_finished()
         if self.trace is not None:
             self.trace.finished(status, result.steps)
         if status == "done":
@@ -181,6 +183,7 @@ class RunObserver:
 
     def failed(self, exc: BaseException) -> None:
         """The execution raised ``exc``."""
+        self.step_started_at = 0.0
         if self.trace is not None:
             self.trace.failed(exc)
         if not isinstance(exc, Exception):
@@ -205,15 +208,21 @@ class RunObserver:
     # --- steps and nodes --------------------------------------------------------------------
 
     def step_started(self, step: int, frontier: list[str]) -> None:
+        """A step begins; the previous one, if still open, ends here."""
+        self.step_finished()
         self.step_started_at = time.perf_counter()
         if self.trace is not None:
             self.trace.step_started(step, frontier)
 
     def step_finished(self) -> None:
+        """End the open step, if any (also called when the run pauses, ends or fails)."""
+        if not self.step_started_at:
+            return
         if self.instruments is not None:
             self.instruments.step_duration.record(
                 time.perf_counter() - self.step_started_at, self.attrs
             )
+        self.step_started_at = 0.0
         if self.trace is not None:
             self.trace.step_finished()
 
