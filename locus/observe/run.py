@@ -227,6 +227,7 @@ class RunObserver:
             self.trace.step_finished()
 
     def node_started(self, name: str, step: int) -> NodeHandle:
+        """A node begins: its span becomes current; a resumed node's delay is recorded."""
         started = time.perf_counter()
         if self.resuming:
             answered = self.resuming.pop(name, None)
@@ -273,6 +274,7 @@ class RunObserver:
             )
 
     def node_failed(self, handle: NodeHandle, exc: BaseException) -> None:
+        """A node raised ``exc``: its span ends with ERROR status."""
         name, started, span, token = handle
         if span is not None:
             from locus.observe.tracing import RunTrace

@@ -82,6 +82,7 @@ class RunTrace:
         return out
 
     def step_started(self, step: int, frontier: list[str]) -> None:
+        """Open the span of ``step``, a child of the execution span."""
         self.step_span = self.tracer.start_span(
             f"step {step}",
             context=self.ctx,
@@ -89,6 +90,7 @@ class RunTrace:
         )
 
     def step_finished(self) -> None:
+        """End the open step span, if any, with status OK."""
         span = self.step_span
         if span is not None:
             span.set_status(Status(StatusCode.OK))
@@ -96,6 +98,7 @@ class RunTrace:
             self.step_span = None
 
     def node_started(self, name: str, step: int) -> tuple[Any, Any]:
+        """Open a node span under the step and make it current; returns (span, token)."""
         parent = self.ctx if self.step_span is None else set_span_in_context(self.step_span)
         span = self.tracer.start_span(
             f"node {name}", context=parent, attributes={"locus.node": name, "locus.step": step}
@@ -106,6 +109,7 @@ class RunTrace:
     def node_finished(
         span: Any, token: Any, interrupts: list[PendingInterrupt] | None = None
     ) -> None:
+        """Make the node span no longer current and end it OK, noting its interrupts."""
         otel_context.detach(token)
         if interrupts:
             span.set_attribute("locus.paused", True)
@@ -116,11 +120,13 @@ class RunTrace:
 
     @staticmethod
     def node_failed(span: Any, token: Any, exc: BaseException) -> None:
+        """Make the node span no longer current and end it with ERROR status."""
         otel_context.detach(token)
         _fail(span, exc)
         span.end()
 
     def paused(self, pending: list[PendingInterrupt], kind: str) -> None:
+        """Add an ``interrupt`` event per pending interrupt; end the step span OK."""
         for target in (self.span, self.step_span):
             if target is None:
                 continue
@@ -130,6 +136,7 @@ class RunTrace:
         self.step_finished()
 
     def finished(self, status: str, steps: int) -> None:
+        """End the execution span with status OK (``status``: paused or done)."""
         span = self.span
         span.set_attribute("locus.run.status", status)
         span.set_attribute("locus.steps", steps)
@@ -137,6 +144,7 @@ class RunTrace:
         span.end()
 
     def failed(self, exc: BaseException) -> None:
+        """End the open step span and the execution span with ERROR status."""
         if self.step_span is not None:
             _fail(self.step_span, exc)
             self.step_span.end()

@@ -64,3 +64,23 @@ async def test_runs_are_counted_and_steps_and_nodes_timed(telemetry: Telemetry) 
     }
     assert nodes == {("prepare", "done"): 1, ("approve", "paused"): 1, ("approve", "done"): 1}
     assert sum(p.count for p in telemetry.points("locus.step.duration")) == 2
+
+
+async def test_a_failed_run_is_counted_with_its_error_type(telemetry: Telemetry) -> None:
+    from locus.errors import NodeExecutionError
+
+    async def broken(state: dict[str, Any]) -> dict[str, Any]:
+        raise KeyError("customer")
+
+    graph = StateGraph("broken").add_node("broken", broken)
+    graph.add_edge(START, "broken").add_edge("broken", END)
+    with pytest.raises(NodeExecutionError):
+        await graph.execute({})
+
+    (failed,) = telemetry.points("locus.runs.failed")
+    assert failed.value == 1
+    assert dict(failed.attributes) == {
+        "locus.graph": "broken",
+        "error.type": "NodeExecutionError",
+    }
+    assert telemetry.points("locus.runs.finished") == []

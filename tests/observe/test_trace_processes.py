@@ -89,18 +89,21 @@ GRAPH_AND_AGENT = textwrap.dedent(
 )
 
 
-def test_without_a_provider_opentelemetry_is_never_imported() -> None:
+def test_without_a_provider_opentelemetry_is_never_imported_even_with_logs_on() -> None:
     code = GRAPH_AND_AGENT + textwrap.dedent(
         """
         import logging
-        logging.basicConfig(level=logging.WARNING)
+        logging.basicConfig(level=logging.INFO)
         asyncio.run(main())
         loaded = sorted(m for m in sys.modules if m.startswith("opentelemetry"))
         assert not loaded, loaded
         print("clean")
         """
     )
-    assert run_python("-c", code).stdout.strip() == "clean"
+    done = run_python("-c", code)
+    assert done.stdout.strip() == "clean"
+    assert "paused at node 'work'" in done.stderr
+    assert "finished after 1 steps" in done.stderr
 
 
 def test_without_the_extra_installed_everything_runs() -> None:
