@@ -29,11 +29,13 @@ class AgentResult:
     Attributes:
         text: the final answer (``""`` when the run stopped without one).
         final_message: the final answer, or ``None`` when there was none.
-        stop_reason: ``"complete"`` or ``"max_iterations"``.
+        stop_reason: ``"complete"``, ``"refusal"`` or ``"max_iterations"``.
         usage: tokens used by all of the run's model calls.
         iterations: how many times the model was called.
         events: every event the run streamed, ``TerminateEvent`` last.
         messages: the whole conversation, to pass as ``history`` for the next turn.
+        refusal: the model's explanation when it declined to answer (``stop_reason``
+            is then ``"refusal"`` and ``text`` is empty).
     """
 
     text: str
@@ -43,6 +45,7 @@ class AgentResult:
     iterations: int
     events: tuple[AgentEvent, ...]
     messages: tuple[Message, ...]
+    refusal: str | None = None
 
 
 class Agent:
@@ -187,6 +190,7 @@ class Agent:
             iterations=end.iterations,
             events=tuple(events),
             messages=tuple(run.messages),
+            refusal=end.refusal,
         )
 
     def run_sync(

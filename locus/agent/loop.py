@@ -276,11 +276,16 @@ class AgentRun:
                     usage=response.usage,
                     finish_reason=response.finish_reason,
                     model=response.model_name or model.name,
+                    refusal=response.refusal,
+                    reasoning=response.reasoning,
                 )
                 last_text = message.content or None
                 calls = message.tool_calls
                 if not calls:
-                    yield self._finish(last_text, "complete")
+                    if response.refusal is not None:
+                        yield self._finish(last_text, "refusal", refusal=response.refusal)
+                    else:
+                        yield self._finish(last_text, "complete")
                     return
                 for call in calls:
                     yield ToolCallEvent(agent_id=agent_id, iteration=iteration, tool_call=call)
@@ -309,7 +314,12 @@ class AgentRun:
         yield self._finish(last_text, "max_iterations")
 
     def _finish(
-        self, text: str | None, reason: StopReason, error: str | None = None
+        self,
+        text: str | None,
+        reason: StopReason,
+        error: str | None = None,
+        *,
+        refusal: str | None = None,
     ) -> TerminateEvent:
         self.terminate = TerminateEvent(
             agent_id=self.agent.config.agent_id,
@@ -318,6 +328,7 @@ class AgentRun:
             usage=self.usage,
             iterations=self.iteration,
             error=error,
+            refusal=refusal,
         )
         return self.terminate
 

@@ -95,7 +95,7 @@ class CustomEvent(Event):
 # ToolResultEvent; the run ends with exactly one TerminateEvent. ``iteration`` counts model
 # calls from 1.
 
-StopReason = Literal["complete", "max_iterations", "error"]
+StopReason = Literal["complete", "refusal", "max_iterations", "error"]
 
 
 class ModelRequestEvent(Event):
@@ -119,7 +119,11 @@ class TextDeltaEvent(Event):
 
 
 class ModelResponseEvent(Event):
-    """The model's complete turn (text and tool calls) and the tokens it used."""
+    """The model's complete turn (text and tool calls) and the tokens it used.
+
+    ``refusal`` is the model's explanation when it declined to answer; ``reasoning`` the
+    reasoning it showed before answering. Neither is part of ``message.content``.
+    """
 
     type: Literal["model_response"] = "model_response"
     agent_id: str
@@ -128,6 +132,8 @@ class ModelResponseEvent(Event):
     usage: Usage
     finish_reason: str = "stop"
     model: str = ""
+    refusal: str | None = None
+    reasoning: str | None = None
 
 
 class ToolCallEvent(Event):
@@ -160,11 +166,14 @@ class TerminateEvent(Event):
 
     Attributes:
         final_message: the model's last answer text, or ``None`` when the run produced none
-            (it failed, or stopped at ``max_iterations`` right after tool calls).
+            (it failed, the model refused, or it stopped at ``max_iterations`` right
+            after tool calls).
         stop_reason: ``"complete"`` (the model answered without tool calls),
+            ``"refusal"`` (the model declined to answer; ``refusal`` says why),
             ``"max_iterations"`` or ``"error"`` (``error`` says what failed).
         usage: tokens used by every model call of the run.
         iterations: how many times the model was called.
+        refusal: the model's explanation when it declined to answer.
     """
 
     type: Literal["terminate"] = "terminate"
@@ -174,6 +183,7 @@ class TerminateEvent(Event):
     usage: Usage
     iterations: int
     error: str | None = None
+    refusal: str | None = None
 
 
 AgentEvent = (

@@ -82,6 +82,9 @@ class RunState:
         pending: interrupts waiting for an answer.
         journals: per paused node, the work it recorded (see ``locus.core.journal``).
         kind: why the run is paused, or ``None`` while it runs.
+        spent: per node that finished in the current step, the work it recorded. Never
+            stored with the step; kept so that a step whose checkpoint cannot be written
+            can still record the actions its nodes took (see ``locus.multiagent.durable``).
         trace: where observability left the run (``locus.observe.links``): the span
             context of the execution that paused or ran it, and the time of the pause.
             Only written while something observes; plain JSON, read back defensively.
@@ -96,6 +99,7 @@ class RunState:
     pending: list[PendingInterrupt] = field(default_factory=list)
     journals: dict[str, dict[str, Any]] = field(default_factory=dict)
     kind: PauseKind | None = None
+    spent: dict[str, dict[str, Any]] = field(default_factory=dict)
     trace: dict[str, Any] | None = None
 
     def to_marker(self, graph: str) -> dict[str, Any]:
