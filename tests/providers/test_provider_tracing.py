@@ -183,3 +183,54 @@ async def test_a_failed_model_call_is_an_error_span_with_the_exception(
     assert span.attributes["error.type"] == "ProviderAuthenticationError"
     (event,) = [e for e in span.events if e.name == "exception"]
     assert event.attributes["exception.type"].endswith("ProviderAuthenticationError")
+
+
+async def test_openai_cached_and_reasoning_tokens_reach_the_span(
+    spans: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
+) -> None:
+    import json
+
+    chunks = [
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "o4-mini",
+            "choices": [{"index": 0, "delta": {"content": "Hi."}, "finish_reason": "stop"}],
+        },
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "o4-mini",
+            "choices": [],
+            "usage": {
+                "prompt_tokens": 120,
+                "completion_tokens": 30,
+                "total_tokens": 150,
+                "prompt_tokens_details": {"cached_tokens": 96},
+                "completion_tokens_details": {"reasoning_tokens": 22},
+            },
+        },
+    ]
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    with respx.mock(base_url=BASE_URL) as api:
+        api.post("/chat/completions").mock(
+            return_value=httpx.Response(
+                200, content=body.encode(), headers={"content-type": "text/event-stream"}
+            )
+        )
+        model = OpenAIModel(
+            "o4-mini",
+            api_key="sk-test",
+            base_url=BASE_URL,
+            http_client=http_client,
+            retry=retry_policy,
+        )
+        await Agent(config=AgentConfig(agent_id="a", model=model)).arun("Hello")
+
+    attrs = dict(chat_span(spans).attributes or {})
+    assert attrs["gen_ai.usage.input_tokens"] == 120
+    assert attrs["gen_ai.usage.output_tokens"] == 30
+    assert attrs["gen_ai.usage.cache_read.input_tokens"] == 96
+    assert attrs["gen_ai.usage.reasoning.output_tokens"] == 22
