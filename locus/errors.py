@@ -32,7 +32,10 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   ├── StateConflictError          two branches wrote one key in one step, no reducer
     │   ├── GraphRecursionError         more than max_steps steps (a loop that never ends)
     │   ├── ReducerError                a reducer raised while merging a node's update
-    │   └── ReplayMismatchError         a resumed node asked for other calls than it recorded
+    │   ├── ReplayMismatchError         a resumed node asked for other calls than it recorded
+    │   ├── NodeTimeoutError            a node ran past node_timeout in a worker
+    │   ├── RunFailedError              a worker gave up on a run after its retries
+    │   └── ResultTimeoutError          graph.result() waited longer than its timeout
     ├── AgentError                      an agent run could not proceed
     │   ├── ToolArgumentsError          a tool got arguments that fail its schema
     │   └── MockScriptError             a scripted mock called past its script or left steps
@@ -75,6 +78,7 @@ __all__ = [
     "MockScriptError",
     "ModelProviderError",
     "NodeExecutionError",
+    "NodeTimeoutError",
     "NothingToResumeError",
     "ProviderAuthenticationError",
     "ProviderTimeoutError",
@@ -83,9 +87,11 @@ __all__ = [
     "RateLimitError",
     "ReducerError",
     "ReplayMismatchError",
+    "ResultTimeoutError",
     "ResumeConflictError",
     "ResumeError",
     "ResumeTargetError",
+    "RunFailedError",
     "SchemaVersionError",
     "StateConflictError",
     "StateSerializationError",
@@ -227,6 +233,18 @@ class ReducerError(GraphRuntimeError):
 
 class ReplayMismatchError(GraphRuntimeError):
     """On resume a node asked for a model call or tool call other than the one it recorded."""
+
+
+class NodeTimeoutError(GraphRuntimeError, TimeoutError):
+    """A node ran longer than ``graph.config.node_timeout`` in a worker (a failed attempt)."""
+
+
+class RunFailedError(GraphRuntimeError):
+    """A worker gave up on the thread after ``max_retries``; the stored error is the message."""
+
+
+class ResultTimeoutError(GraphRuntimeError, TimeoutError):
+    """``graph.result(thread_id, timeout=...)`` saw no pause or end within the timeout."""
 
 
 class AgentError(LocusError):

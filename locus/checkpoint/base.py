@@ -128,7 +128,9 @@ class Checkpointer(ABC):
 
         Atomic across processes and machines: of several owners racing for one thread,
         exactly one succeeds. Acquiring a lease ``owner`` already holds extends it. A lease
-        whose holder died simply expires after ``lease_seconds``. A call cancelled while in
+        whose holder died expires after ``lease_seconds``, or at once where the store can
+        tell that the holder's process is gone (a worker's lease on PostgreSQL and SQLite,
+        see ``locus.workers``); the holder's later writes are then refused. A call cancelled while in
         flight may still have taken the lease; it then expires like any other.
 
         Returns:
@@ -146,7 +148,13 @@ class Checkpointer(ABC):
         _check_ids(thread_id, owner)
         _check_positive("lease_seconds", lease_seconds)
         await self.setup()
-        raw = await self._acquire(thread_id, owner, lease_seconds, time.time())
+        try:
+            raw = await self._acquire(thread_id, owner, lease_seconds, time.time())
+        except ResumeConflictError:
+            # the holder may be a worker that died: its lease then goes at once
+            taken, raw = await self._take_over(thread_id, owner, lease_seconds)
+            if not taken:
+                raise
         if raw is None:
             return None
         try:
@@ -363,6 +371,16 @@ class Checkpointer(ABC):
 
         A thread expired at ``now`` is deleted first, so it starts afresh.
         """
+
+    async def _take_over(
+        self, thread_id: str, owner: str, lease_seconds: float
+    ) -> tuple[bool, RawCheckpoint | None]:
+        """Take a lease whose holder is known dead; ``(False, None)`` if it is not.
+
+        Only backends that can tell a dead holder (see ``locus.workers.liveness``) take
+        over; the default never does.
+        """
+        return False, None
 
     @abstractmethod
     async def _renew(self, thread_id: str, owner: str, lease_seconds: float) -> bool:

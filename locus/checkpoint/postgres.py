@@ -26,6 +26,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
+from locus.checkpoint import liveness
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.postgres_sql import statements
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
@@ -208,6 +209,31 @@ class PostgresCheckpointer(Checkpointer):
 
         return await self._run("release a lease", release)
 
+    async def _take_over(
+        self, thread_id: str, owner: str, lease_seconds: float
+    ) -> tuple[bool, RawCheckpoint | None]:
+        async def take_over(conn: Conn) -> tuple[bool, RawCheckpoint | None]:
+            holder = await self._one(conn, "holder", (thread_id,))
+            mark = liveness.mark_of(holder[0]) if holder else None
+            key = None if mark is None else liveness.pg_key(mark)
+            if key is None:
+                return False, None
+            cur = await conn.execute(liveness.PG_DEAD, {"keys": [key]})
+            if await cur.fetchone() is None:
+                return False, None  # the holder's session still holds its advisory lock
+            cur = await conn.execute(_STEAL.format(s=f'"{self.schema}"'), {
+                "tid": thread_id, "owner": owner, "dead": holder[0], "lease": lease_seconds
+            })
+            stolen = await cur.fetchone()
+            if stolen is None:
+                return False, None  # someone else took it first
+            if not stolen[0]:
+                return True, None
+            row = await self._one(conn, "get", {"tid": thread_id, "seq": stolen[0]})
+            return True, (None if row is None or row[2] is None else _raw(row[2:]))
+
+        return await self._run("take over a dead worker's lease", take_over)
+
     # --- writing -----------------------------------------------------------------------
 
     async def _put(self, thread_id: str, owner: str, put: EncodedPut) -> int | None:
@@ -296,6 +322,15 @@ class PostgresCheckpointer(Checkpointer):
 
         return await self._run("purge expired threads", purge)
 
+
+#: hands a dead holder's lease to a new owner (compare-and-set on the dead owner)
+_STEAL = """
+UPDATE {s}.locus_threads
+SET lease_owner = %(owner)s,
+    lease_expires = extract(epoch FROM clock_timestamp())::float8 + %(lease)s
+WHERE thread_id = %(tid)s AND lease_owner = %(dead)s
+RETURNING latest_seq
+"""
 
 #: seconds a connection attempt may take when the DSN does not say
 CONNECT_TIMEOUT = 5

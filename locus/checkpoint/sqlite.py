@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
+from locus.checkpoint import liveness
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 from locus.checkpoint.sqlite_writer import WriteThread
@@ -246,6 +247,32 @@ class SQLiteCheckpointer(Checkpointer):
             return cur.rowcount == 1
 
         return await self._write("release a lease", False, release)
+
+    async def _take_over(
+        self, thread_id: str, owner: str, lease_seconds: float
+    ) -> tuple[bool, RawCheckpoint | None]:
+        directory = liveness.lock_dir(self.path)
+
+        def take_over(con: sqlite3.Connection) -> tuple[bool, RawCheckpoint | None]:
+            now = time.time()
+            row = con.execute(
+                "SELECT latest_seq, lease_owner, lease_expires FROM locus_threads "
+                "WHERE thread_id = ?",
+                (thread_id,),
+            ).fetchone()
+            mark = liveness.mark_of(row[1]) if row is not None else None
+            if mark is None or row[2] <= now or not liveness.flock_dead(directory, mark):
+                return False, None  # free or expired (acquire raced), or held by the living
+            con.execute(
+                "UPDATE locus_threads SET lease_owner = ?, lease_expires = ? "
+                "WHERE thread_id = ? AND lease_owner = ?",
+                (owner, now + lease_seconds, thread_id, row[1]),
+            )
+            return True, (_load(con, thread_id, row[0]) if row[0] else None)
+
+        if self.path in ("", ":memory:"):
+            return False, None
+        return await self._write("take over a dead worker's lease", False, take_over)
 
     # --- writing -----------------------------------------------------------------------
 

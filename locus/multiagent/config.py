@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer
 
-__all__ = ["DEFAULT_LEASE_SECONDS", "DEFAULT_MAX_STEPS", "GraphConfig"]
+__all__ = ["DEFAULT_LEASE_SECONDS", "DEFAULT_MAX_RETRIES", "DEFAULT_MAX_STEPS", "GraphConfig"]
 
 DEFAULT_MAX_STEPS = 100
 DEFAULT_LEASE_SECONDS = 30.0
+DEFAULT_MAX_RETRIES = 3
 
 
 @dataclass
@@ -26,6 +27,12 @@ class GraphConfig:
         checkpointer: where paused and running threads are stored (see ``locus.checkpoint``).
         lease_seconds: with a checkpointer, how long a thread stays claimed by an execution
             that stopped renewing its lease (a killed process) before another may take it.
+        max_retries: how often a worker retries a failing run (with backoff) before it
+            marks the thread ``failed`` (see ``locus.workers``).
+        node_timeout: seconds a node may run in a worker before it counts as a failure
+            (``None``: no limit).
+        max_concurrency: the most threads of this graph one worker runs at once
+            (``None``: only the worker's own ``concurrency`` bounds it).
     """
 
     interrupt_before: list[str] = field(default_factory=list)
@@ -33,3 +40,6 @@ class GraphConfig:
     max_steps: int = DEFAULT_MAX_STEPS
     checkpointer: Checkpointer | None = None
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    max_retries: int = DEFAULT_MAX_RETRIES
+    node_timeout: float | None = None
+    max_concurrency: int | None = None

@@ -228,8 +228,16 @@ async def execute_thread(
     inputs: Mapping[str, Any] | Command | None,
     thread_id: str | None,
     emit: Callable[[Any], None] | None,
+    *,
+    owner: str | None = None,
+    record: Mapping[str, Any] | None = None,
+    lease_seconds: float | None = None,
 ) -> GraphResult:
     """Start, resume or continue the stored thread ``thread_id``.
+
+    ``owner`` names the lease holder (a worker passes its own, so a successor can tell
+    whether it died); ``record`` adds keys to the run record of every checkpoint written;
+    ``lease_seconds`` overrides ``graph.config.lease_seconds``.
 
     * a dict starts a run (on a finished thread, over its last values);
     * ``Command(resume=...)`` / ``resume_by_id`` answers the stored pause;
@@ -242,7 +250,7 @@ async def execute_thread(
         InvalidInputError: a new run asked of a thread that is paused or mid-run.
     """
     checkpointer = graph._checkpointer()
-    lease = float(graph.config.lease_seconds)
+    lease = float(lease_seconds or graph.config.lease_seconds)
     if thread_id is None:
         if not isinstance(inputs, Mapping):
             raise ConfigurationError(
@@ -250,7 +258,7 @@ async def execute_thread(
                 "continue a stored thread"
             )
         thread_id = os.urandom(12).hex()
-    owner = os.urandom(12).hex()
+    owner = owner or os.urandom(12).hex()
     obs = open_run(graph.name, thread_id)
     try:
         stored = await leases.take(checkpointer, thread_id, owner, lease)
@@ -259,6 +267,8 @@ async def execute_thread(
         raise
     heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
     saver = _Saver(checkpointer, thread_id, owner, graph.name, stored)
+    if record:
+        saver.record.update(record)
     try:
         run = Execution(
             plan,

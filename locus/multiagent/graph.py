@@ -327,6 +327,42 @@ class StateGraph:
 
         return await thread_history(self._checkpointer(), thread_id, limit)
 
+    async def submit(
+        self,
+        inputs: Mapping[str, Any] | Command,
+        *,
+        thread_id: str | None = None,
+        priority: int = 0,
+    ) -> str:
+        """Store a run for a worker to carry out, and return its thread id at once.
+
+        A ``Worker`` serving this graph (``locus worker MODULE:GRAPH``) runs it to its
+        first pause or end; ``result`` waits for that. A ``Command(resume=...)`` stores
+        answers to a paused thread the same way. Higher ``priority`` is claimed first.
+
+        Raises:
+            InvalidInputError: the thread exists and is not finished (or, for a
+                ``Command``, not paused), or it already has work queued.
+            ThreadNotFoundError: a ``Command`` for a thread that does not exist.
+            StateSerializationError: an input or answer cannot be stored (named).
+            ConfigurationError: the graph has no checkpointer.
+        """
+        from locus.workers.submit import submit
+
+        return await submit(self, inputs, thread_id=thread_id, priority=priority)
+
+    async def result(self, thread_id: str, *, timeout: float | None = None) -> ThreadState:
+        """Wait until a submitted thread pauses or finishes, and return its state.
+
+        Raises:
+            RunFailedError: a worker gave up on it after ``config.max_retries``.
+            ResultTimeoutError: no pause or end within ``timeout`` seconds.
+            ThreadNotFoundError: no such thread and no work queued for it.
+        """
+        from locus.workers.submit import result
+
+        return await result(self, thread_id, timeout=timeout)
+
     def _checkpointer(self) -> Checkpointer:
         checkpointer = self.config.checkpointer
         if checkpointer is None:

@@ -1,0 +1,219 @@
+"""The work queue: which threads are due to run, stored beside the threads themselves.
+
+One work item per thread at most: a submitted run (``kind="start"``, the inputs as its
+payload) or a stored answer to apply (``kind="resume"``, the answers as its payload).
+An item stays in the store from submission until the run pauses or finishes, so a worker
+that dies anywhere in between leaves it to be claimed again; what the next worker does
+is decided by the thread's stored state (see ``locus.workers.run``), never by the item
+alone, so claiming an item twice never runs a checkpointed step twice.
+
+States: ``ready`` (claimable), ``claimed`` (a worker holds it; ``claimed_by`` names the
+worker's liveness mark), ``failed`` (retries used up; ``error`` says why).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from locus.checkpoint import serializer
+from locus.core.command import NO_ANSWER, Command
+from locus.errors import CheckpointError, ConfigurationError
+
+if TYPE_CHECKING:
+    from locus.checkpoint import Checkpointer
+
+__all__ = ["WorkItem", "WorkQueue", "WorkState", "decode_payload", "encode_payload", "queue_for"]
+
+WorkState = Literal["ready", "claimed", "failed"]
+WORK_STATES: tuple[WorkState, ...] = ("ready", "claimed", "failed")
+
+
+@dataclass(slots=True)
+class WorkItem:
+    """One thread due to run.
+
+    Attributes:
+        thread_id: the thread.
+        graph: the name of the graph that runs it.
+        kind: ``"start"`` (a submitted run) or ``"resume"`` (stored answers to apply).
+        payload: the encoded inputs or answers (see ``encode_payload``).
+        token: unique per item; written into the run record of every checkpoint its
+            execution writes, so a re-claimed item can tell it already ran.
+        priority: higher runs first where the store orders claims (PostgreSQL, SQLite).
+        state: ``"ready"``, ``"claimed"`` or ``"failed"``.
+        attempts: failed attempts so far.
+        error: why the last attempt failed.
+        claimed_by: the liveness mark of the worker holding it.
+        queued_at: when it was submitted (seconds since the epoch).
+        ref: a backend's own handle for it (a Redis stream entry id).
+    """
+
+    thread_id: str
+    graph: str
+    kind: Literal["start", "resume"]
+    payload: bytes
+    token: str
+    priority: int = 0
+    state: WorkState = "ready"
+    attempts: int = 0
+    error: str | None = None
+    claimed_by: str | None = None
+    queued_at: float = field(default_factory=time.time)
+    ref: str | None = None
+
+
+def encode_payload(value: Any, thread_id: str, cp: Checkpointer) -> bytes:
+    """Serialize a run's inputs (a dict) or a ``Command``'s answers for storage.
+
+    Raises:
+        StateSerializationError: naming the input key or answer that cannot be stored.
+    """
+    if isinstance(value, Command):
+        tree: dict[str, Any] = {}
+        if value.resume is not NO_ANSWER:
+            tree["resume"] = value.resume
+        if value.resume_by_id:
+            tree["resume_by_id"] = dict(value.resume_by_id)
+        if value.update:
+            tree["update"] = dict(value.update)
+        if value.goto is not None:
+            tree["goto"] = value.goto if isinstance(value.goto, str) else list(value.goto)
+        return serializer.encode(tree, root="Command", thread_id=thread_id, types=cp.types)
+    return serializer.encode(dict(value), root="inputs", thread_id=thread_id, types=cp.types)
+
+
+def decode_payload(item: WorkItem, cp: Checkpointer) -> dict[str, Any] | Command:
+    """The inputs or ``Command`` an item carries.
+
+    Raises:
+        SchemaVersionError, UnknownStoredTypeError, CheckpointError: it cannot be loaded.
+    """
+    tree = serializer.decode(
+        item.payload, what=f"the {item.kind} payload", thread_id=item.thread_id, types=cp.types
+    )
+    if type(tree) is not dict:
+        raise CheckpointError(f"work item of thread {item.thread_id!r}: payload is not a dict")
+    if item.kind == "start":
+        return tree
+    return Command(
+        update=tree.get("update"),
+        resume=tree.get("resume", NO_ANSWER),
+        resume_by_id=tree.get("resume_by_id"),
+        goto=tree.get("goto"),
+    )
+
+
+class WorkQueue(ABC):
+    """The work items of one checkpointer's store.
+
+    Args:
+        checkpointer: the store; the queue uses its connections.
+    """
+
+    #: whether a worker's lease can be taken over at once when its process dies
+    has_liveness: bool = False
+
+    def __init__(self, checkpointer: Checkpointer) -> None:
+        self.checkpointer = checkpointer
+
+    async def setup(self) -> None:
+        """Create what the queue needs in the store; safe to call any number of times."""
+        await self.checkpointer.setup()
+
+    async def hold_mark(self) -> str:
+        """Take this process's liveness mark (see ``locus.checkpoint.liveness``)."""
+        import os
+
+        return "w" + os.urandom(8).hex()
+
+    async def drop_mark(self) -> None:
+        """Give the liveness mark back (a clean exit)."""
+
+    @abstractmethod
+    async def enqueue(self, item: WorkItem) -> bool:
+        """Store ``item`` as ready; ``False`` (nothing stored) if its thread has one already."""
+
+    @abstractmethod
+    async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
+        """Claim up to ``limit`` ready items of ``graphs`` for the worker ``mark``."""
+
+    @abstractmethod
+    async def finish(self, item: WorkItem) -> None:
+        """Remove a claimed item whose run has paused or finished."""
+
+    @abstractmethod
+    async def fail(self, item: WorkItem, error: str) -> None:
+        """Mark a claimed item ``failed`` with ``error`` (its attempts as counted)."""
+
+    @abstractmethod
+    async def unclaim(self, item: WorkItem) -> None:
+        """Hand a claimed item back as ready (a draining worker that did not get to it)."""
+
+    @abstractmethod
+    async def retry(self, thread_id: str) -> bool:
+        """Make a failed item ready again with no attempts counted; ``False`` if none."""
+
+    @abstractmethod
+    async def reap(self, graphs: Sequence[str]) -> int:
+        """Make items held by dead workers ready again; how many."""
+
+    @abstractmethod
+    async def get(self, thread_id: str) -> WorkItem | None:
+        """The thread's item, or ``None``."""
+
+    @abstractmethod
+    async def items(
+        self, state: WorkState | None = None, graph: str | None = None, limit: int = 100
+    ) -> list[WorkItem]:
+        """Items, oldest first, optionally of one state or graph."""
+
+    async def wait(self, graphs: Sequence[str], timeout: float) -> None:
+        """Return when new work may be ready, or after ``timeout`` seconds."""
+        import asyncio
+
+        await asyncio.sleep(timeout)
+
+    async def close(self) -> None:
+        """Release what the queue opened of its own."""
+        await self.drop_mark()
+
+
+def queue_for(checkpointer: Checkpointer) -> WorkQueue:
+    """The work queue of ``checkpointer``'s store (one per checkpointer object).
+
+    Raises:
+        ConfigurationError: the checkpointer is of a kind workers cannot use.
+    """
+    found: WorkQueue | None = getattr(checkpointer, "_locus_work_queue", None)
+    if found is not None:
+        return found
+    from locus.checkpoint import MemoryCheckpointer, SQLiteCheckpointer
+
+    queue: WorkQueue
+    if isinstance(checkpointer, SQLiteCheckpointer):
+        from locus.workers.queue_sqlite import SQLiteQueue
+
+        queue = SQLiteQueue(checkpointer)
+    elif isinstance(checkpointer, MemoryCheckpointer):
+        from locus.workers.queue_memory import MemoryQueue
+
+        queue = MemoryQueue(checkpointer)
+    elif type(checkpointer).__name__ == "PostgresCheckpointer":
+        from locus.workers.queue_postgres import PostgresQueue
+
+        queue = PostgresQueue(checkpointer)  # type: ignore[arg-type]
+    elif type(checkpointer).__name__ == "RedisCheckpointer":
+        from locus.workers.queue_redis import RedisQueue
+
+        queue = RedisQueue(checkpointer)  # type: ignore[arg-type]
+    else:
+        raise ConfigurationError(
+            f"{type(checkpointer).__name__} has no work queue: submit and workers need a "
+            "MemoryCheckpointer, SQLiteCheckpointer, PostgresCheckpointer or RedisCheckpointer"
+        )
+    checkpointer._locus_work_queue = queue  # type: ignore[attr-defined]
+    return queue

@@ -1,0 +1,232 @@
+"""The work queue in an SQLite file: several worker processes on one machine.
+
+Claims are one write transaction (the database lock makes them exclusive across
+processes). A worker's liveness mark is an ``flock`` on a file of its own, which the
+kernel drops with the process: ``reap`` hands a dead worker's items back at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from locus.checkpoint import liveness
+from locus.checkpoint.sqlite import SQLiteCheckpointer
+from locus.workers.queue import WorkItem, WorkQueue, WorkState
+
+__all__ = ["SQLiteQueue"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS locus_work (
+    thread_id TEXT PRIMARY KEY,
+    graph TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    token TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    claimed_by TEXT,
+    queued_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS locus_work_ready ON locus_work (graph, state, priority, queued_at);
+"""
+
+_COLUMNS = (
+    "thread_id, graph, kind, payload, token, priority, state, attempts, error, claimed_by, "
+    "queued_at"
+)
+
+
+def _item(row: Any) -> WorkItem:
+    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at = row
+    return WorkItem(
+        thread_id=tid,
+        graph=graph,
+        kind=kind,
+        payload=bytes(payload),
+        token=token,
+        priority=priority,
+        state=state,
+        attempts=attempts,
+        error=error,
+        claimed_by=claimed_by,
+        queued_at=at,
+    )
+
+
+class SQLiteQueue(WorkQueue):
+    """Work items in the ``locus_work`` table of an ``SQLiteCheckpointer``'s file."""
+
+    has_liveness = True
+
+    def __init__(self, checkpointer: SQLiteCheckpointer) -> None:
+        super().__init__(checkpointer)
+        self.cp = checkpointer
+        self._ready = False
+        self._mark: liveness.FileMark | None = None
+
+    async def setup(self) -> None:
+        await self.cp.setup()
+        if not self._ready:
+            await self.cp._write("create the work queue", False, lambda c: _create(c))
+            self._ready = True
+
+    async def hold_mark(self) -> str:
+        if self._mark is None:
+            self._mark = liveness.FileMark(liveness.lock_dir(self.cp.path))
+        return self._mark.mark
+
+    async def drop_mark(self) -> None:
+        mark, self._mark = self._mark, None
+        if mark is not None:
+            mark.release()
+
+    async def enqueue(self, item: WorkItem) -> bool:
+        await self.setup()
+
+        def enqueue(con: sqlite3.Connection) -> bool:
+            cur = con.execute(
+                f"INSERT INTO locus_work ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (thread_id) DO NOTHING",
+                (
+                    item.thread_id,
+                    item.graph,
+                    item.kind,
+                    item.payload,
+                    item.token,
+                    item.priority,
+                    "ready",
+                    0,
+                    None,
+                    None,
+                    item.queued_at,
+                ),
+            )
+            return cur.rowcount == 1
+
+        return await self.cp._write("submit a run", True, enqueue)
+
+    async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
+        await self.setup()
+        marks = ",".join("?" * len(graphs))
+
+        def claim(con: sqlite3.Connection) -> list[WorkItem]:
+            rows = con.execute(
+                f"SELECT {_COLUMNS} FROM locus_work WHERE state = 'ready' "
+                f"AND graph IN ({marks}) ORDER BY priority DESC, queued_at LIMIT ?",
+                (*graphs, limit),
+            ).fetchall()
+            items = [_item(row) for row in rows]
+            for item in items:
+                con.execute(
+                    "UPDATE locus_work SET state = 'claimed', claimed_by = ? WHERE thread_id = ?",
+                    (mark, item.thread_id),
+                )
+                item.state, item.claimed_by = "claimed", mark
+            return items
+
+        return await self.cp._write("claim work", False, claim)
+
+    async def finish(self, item: WorkItem) -> None:
+        await self.cp._write(
+            "finish work",
+            False,
+            lambda con: con.execute(
+                "DELETE FROM locus_work WHERE thread_id = ? AND token = ?",
+                (item.thread_id, item.token),
+            ),
+        )
+
+    async def fail(self, item: WorkItem, error: str) -> None:
+        await self.cp._write(
+            "record a failure",
+            True,
+            lambda con: con.execute(
+                "UPDATE locus_work SET state = 'failed', error = ?, attempts = ?, "
+                "claimed_by = NULL WHERE thread_id = ? AND token = ?",
+                (error, item.attempts, item.thread_id, item.token),
+            ),
+        )
+
+    async def unclaim(self, item: WorkItem) -> None:
+        await self.cp._write(
+            "hand work back",
+            False,
+            lambda con: con.execute(
+                "UPDATE locus_work SET state = 'ready', claimed_by = NULL "
+                "WHERE thread_id = ? AND token = ? AND state = 'claimed'",
+                (item.thread_id, item.token),
+            ),
+        )
+
+    async def retry(self, thread_id: str) -> bool:
+        await self.setup()
+
+        def retry(con: sqlite3.Connection) -> bool:
+            cur = con.execute(
+                "UPDATE locus_work SET state = 'ready', attempts = 0, error = NULL, "
+                "queued_at = ? WHERE thread_id = ? AND state = 'failed'",
+                (time.time(), thread_id),
+            )
+            return cur.rowcount == 1
+
+        return await self.cp._write("retry a failed run", True, retry)
+
+    async def reap(self, graphs: Sequence[str]) -> int:
+        await self.setup()
+        directory = liveness.lock_dir(self.cp.path)
+
+        def reap(con: sqlite3.Connection) -> int:
+            marks = [
+                m
+                for (m,) in con.execute(
+                    "SELECT DISTINCT claimed_by FROM locus_work WHERE state = 'claimed'"
+                ).fetchall()
+            ]
+            dead = [m for m in marks if m and liveness.flock_dead(directory, m)]
+            count = 0
+            for m in dead:
+                count += con.execute(
+                    "UPDATE locus_work SET state = 'ready', claimed_by = NULL "
+                    "WHERE state = 'claimed' AND claimed_by = ?",
+                    (m,),
+                ).rowcount
+            return count
+
+        return await self.cp._write("hand back a dead worker's work", False, reap)
+
+    async def get(self, thread_id: str) -> WorkItem | None:
+        await self.setup()
+
+        def get(con: sqlite3.Connection) -> WorkItem | None:
+            row = con.execute(
+                f"SELECT {_COLUMNS} FROM locus_work WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            return None if row is None else _item(row)
+
+        return await self.cp._call("read a work item", get)
+
+    async def items(
+        self, state: WorkState | None = None, graph: str | None = None, limit: int = 100
+    ) -> list[WorkItem]:
+        await self.setup()
+
+        def items(con: sqlite3.Connection) -> list[WorkItem]:
+            rows = con.execute(
+                f"SELECT {_COLUMNS} FROM locus_work WHERE (? IS NULL OR state = ?) "
+                "AND (? IS NULL OR graph = ?) ORDER BY queued_at LIMIT ?",
+                (state, state, graph, graph, limit),
+            ).fetchall()
+            return [_item(row) for row in rows]
+
+        return await self.cp._call("list work items", items)
+
+
+def _create(con: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            con.execute(statement)

@@ -1,0 +1,142 @@
+"""``graph.submit`` and ``graph.result``: store a run for workers, and wait for its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from locus.core.command import Command
+from locus.errors import (
+    InvalidInputError,
+    ResultTimeoutError,
+    RunFailedError,
+    ThreadNotFoundError,
+)
+from locus.workers.queue import WorkItem, encode_payload, queue_for
+
+if TYPE_CHECKING:
+    from locus.multiagent.durable import ThreadState
+    from locus.multiagent.graph import StateGraph
+
+__all__ = ["result", "submit"]
+
+
+async def submit(
+    graph: StateGraph,
+    inputs: Mapping[str, Any] | Command,
+    *,
+    thread_id: str | None = None,
+    priority: int = 0,
+) -> str:
+    """Store a run (or, with a ``Command``, answers to a paused thread) for a worker.
+
+    Returns at once; a ``Worker`` serving the graph carries it out. See
+    ``StateGraph.submit``.
+
+    Returns:
+        The thread id (a new random one when none is given).
+
+    Raises:
+        InvalidInputError: the thread exists and is not finished (or, for a ``Command``,
+            is not paused), or it already has work queued; ``inputs`` is neither a dict
+            nor a ``Command``.
+        ThreadNotFoundError: a ``Command`` for a thread that does not exist.
+        StateSerializationError: an input or answer cannot be stored (named).
+        ConfigurationError: the graph has no checkpointer.
+    """
+    cp = graph._checkpointer()
+    queue = queue_for(cp)
+    await queue.setup()
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise InvalidInputError(f"priority must be an int, got {priority!r}")
+    tid = thread_id or os.urandom(12).hex()
+    stored = await cp.get(tid)
+    if isinstance(inputs, Command):
+        kind = "resume"
+        if stored is None:
+            raise ThreadNotFoundError(f"no stored thread {tid!r}: there is nothing to answer")
+        if stored.status != "paused":
+            raise InvalidInputError(
+                f"thread {tid!r} is {stored.status!r}, not paused: there is nothing to answer"
+            )
+    elif isinstance(inputs, Mapping):
+        kind = "start"
+        if stored is not None and stored.status != "done":
+            raise InvalidInputError(
+                f"thread {tid!r} is {stored.status!r}: a new run can only be submitted on a "
+                "new or finished thread (answer it, or delete it first)"
+            )
+    else:
+        raise InvalidInputError(
+            f"graph {graph.name!r}: submit takes a dict of inputs or a Command, got "
+            f"{type(inputs).__name__}"
+        )
+    if stored is not None and stored.graph != graph.name:
+        raise InvalidInputError(
+            f"thread {tid!r} belongs to graph {stored.graph!r}, not {graph.name!r}"
+        )
+    item = WorkItem(
+        thread_id=tid,
+        graph=graph.name,
+        kind=kind,
+        payload=encode_payload(inputs, tid, cp),
+        token=os.urandom(12).hex(),
+        priority=priority,
+    )
+    if not await queue.enqueue(item):
+        raise InvalidInputError(
+            f"thread {tid!r} already has work queued or running; wait for it with "
+            "graph.result(thread_id) first"
+        )
+    return tid
+
+
+async def result(
+    graph: StateGraph, thread_id: str, *, timeout: float | None = None, poll: float = 0.02
+) -> ThreadState:
+    """Wait until the thread's queued work is carried out: it paused or finished.
+
+    Returns:
+        The thread's state (``status`` ``"paused"`` with its ``interrupts``, or ``"done"``).
+
+    Raises:
+        RunFailedError: a worker gave up on it after its retries (the stored error is
+            the message; ``locus threads retry`` re-queues it).
+        ResultTimeoutError: it did not pause or finish within ``timeout`` seconds.
+        ThreadNotFoundError: no such thread and no work queued for it.
+    """
+    from locus.multiagent.durable import thread_state
+
+    cp = graph._checkpointer()
+    queue = queue_for(cp)
+    await queue.setup()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        item = await queue.get(thread_id)
+        if item is not None and item.state == "failed":
+            raise RunFailedError(
+                f"thread {thread_id!r} of graph {item.graph!r} failed after {item.attempts} "
+                f"attempts: {item.error}; re-queue it with `locus threads retry {thread_id}`"
+            )
+        if item is None:
+            try:
+                state = await thread_state(cp, thread_id)
+            except ThreadNotFoundError:
+                state = None
+                if await queue.get(thread_id) is None:
+                    raise
+            if state is not None and state.status in ("paused", "done"):
+                if await queue.get(thread_id) is None:
+                    return state
+        if deadline is not None and time.monotonic() >= deadline:
+            raise ResultTimeoutError(
+                f"thread {thread_id!r} did not pause or finish within {timeout} s"
+                + (f" (its work is {item.state})" if item is not None else "")
+                + "; is a worker serving graph "
+                + repr(graph.name)
+                + "?"
+            )
+        await asyncio.sleep(poll)
