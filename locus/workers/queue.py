@@ -158,8 +158,13 @@ class WorkQueue(ABC):
         """Make a failed item ready again with no attempts counted; ``False`` if none."""
 
     @abstractmethod
-    async def reap(self, graphs: Sequence[str]) -> int:
-        """Make items held by dead workers ready again; how many."""
+    async def reap(self, graphs: Sequence[str], mark: str) -> tuple[int, list[WorkItem]]:
+        """Take back items of dead or stalled workers: how many, and those now claimed
+        by the worker ``mark`` itself (stores that hand over directly); the rest are
+        ready again."""
+
+    async def keep(self, items: Sequence[WorkItem], mark: str) -> None:
+        """Show that the worker ``mark`` is still working on ``items`` (where needed)."""
 
     @abstractmethod
     async def get(self, thread_id: str) -> WorkItem | None:

@@ -74,8 +74,8 @@ class MemoryQueue(WorkQueue):
         self._event().set()
         return True
 
-    async def reap(self, graphs: Sequence[str]) -> int:
-        return 0  # every worker lives in this process
+    async def reap(self, graphs: Sequence[str], mark: str) -> tuple[int, list[WorkItem]]:
+        return 0, []  # every worker lives in this process
 
     async def get(self, thread_id: str) -> WorkItem | None:
         held = self._items.get(thread_id)

@@ -176,7 +176,7 @@ class SQLiteQueue(WorkQueue):
 
         return await self.cp._write("retry a failed run", True, retry)
 
-    async def reap(self, graphs: Sequence[str]) -> int:
+    async def reap(self, graphs: Sequence[str], mark: str) -> tuple[int, list[WorkItem]]:
         await self.setup()
         directory = liveness.lock_dir(self.cp.path)
 
@@ -195,9 +195,18 @@ class SQLiteQueue(WorkQueue):
                     "WHERE state = 'claimed' AND claimed_by = ?",
                     (m,),
                 ).rowcount
+            # a worker whose lease on the item's thread ran out unrenewed (stopped)
+            count += con.execute(
+                "UPDATE locus_work SET state = 'ready', claimed_by = NULL "
+                "WHERE state = 'claimed' AND EXISTS (SELECT 1 FROM locus_threads AS t "
+                "WHERE t.thread_id = locus_work.thread_id "
+                "AND substr(t.lease_owner, 1, length(locus_work.claimed_by) + 1) "
+                "= locus_work.claimed_by || '.' AND t.lease_expires <= ?)",
+                (time.time(),),
+            ).rowcount
             return count
 
-        return await self.cp._write("hand back a dead worker's work", False, reap)
+        return await self.cp._write("hand back a dead worker's work", False, reap), []
 
     async def get(self, thread_id: str) -> WorkItem | None:
         await self.setup()

@@ -129,10 +129,8 @@ class Worker:
             while not self._stop.is_set():
                 now = time.monotonic()
                 if now >= next_reap:
-                    reaped = await queue.reap(names)
-                    if reaped:
-                        log.info("worker %s handed back %d items of dead workers", self.mark, reaped)
                     next_reap = now + min(1.0, self.poll_seconds)
+                    await self._reap(names)
                 claimed = await self._claim(names)
                 if claimed:
                     continue
@@ -140,6 +138,26 @@ class Worker:
         finally:
             await self._drain()
             await queue.close()
+
+    async def _reap(self, names: list[str]) -> None:
+        """Take back the work of dead or stalled workers; show ours is alive."""
+        assert self.mark is not None
+        await self.queue.keep(list(self._tasks.values()), self.mark)
+        count, taken = await self.queue.reap(names, self.mark)
+        if count:
+            log.info(
+                "worker %s took back %d items of dead or stalled workers",
+                self.mark,
+                count,
+                extra=fields(worker=self.mark),
+            )
+        for item in taken:
+            self._start(item)
+
+    def _start(self, item: WorkItem) -> None:
+        task = asyncio.ensure_future(self._carry(item))
+        self._tasks[task] = item
+        task.add_done_callback(self._done)
 
     async def _claim(self, names: list[str]) -> int:
         free = self.concurrency - len(self._tasks)
@@ -161,9 +179,7 @@ class Worker:
             free = min(free, *(limited[n] - running.get(n, 0) for n in names if n in limited))
         items = await self.queue.claim(names, self.mark, free)
         for item in items:
-            task = asyncio.ensure_future(self._carry(item))
-            self._tasks[task] = item
-            task.add_done_callback(self._done)
+            self._start(item)
         return len(items)
 
     def _done(self, task: asyncio.Task[None]) -> None:

@@ -1,0 +1,307 @@
+"""The work queue in PostgreSQL: workers on many machines.
+
+Claims take ready rows with ``FOR UPDATE SKIP LOCKED``, so concurrent workers never wait
+on each other's rows. A submit notifies ``LISTEN``-ing workers in its own transaction, so
+an idle worker wakes in milliseconds; the poll is only a safety net. A worker's liveness
+mark is a session-level advisory lock on a connection of its own (the same one that
+listens): when the worker dies the server drops it, and ``reap`` hands its items back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from locus.checkpoint import liveness
+from locus.checkpoint.postgres import PostgresCheckpointer
+from locus.errors import CheckpointError
+from locus.workers.queue import WorkItem, WorkQueue, WorkState
+
+__all__ = ["PostgresQueue"]
+
+Conn = psycopg.AsyncConnection[Any]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.locus_work (
+    thread_id text PRIMARY KEY,
+    graph text NOT NULL,
+    kind text NOT NULL,
+    payload bytea NOT NULL,
+    token text NOT NULL,
+    priority integer NOT NULL,
+    state text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    error text,
+    claimed_by text,
+    queued_at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS locus_work_ready ON {s}.locus_work (graph, priority DESC, queued_at)
+    WHERE state = 'ready';
+CREATE INDEX IF NOT EXISTS locus_work_claimed ON {s}.locus_work (claimed_by)
+    WHERE state = 'claimed'
+"""
+
+_COLUMNS = (
+    "thread_id, graph, kind, payload, token, priority, state, attempts, error, claimed_by, "
+    "queued_at"
+)
+
+_ENQUEUE = f"""
+WITH w AS (
+    INSERT INTO {{s}}.locus_work ({_COLUMNS})
+    VALUES (%(tid)s, %(graph)s, %(kind)s, %(payload)s, %(token)s, %(priority)s, 'ready', 0,
+            NULL, NULL, %(at)s)
+    ON CONFLICT (thread_id) DO NOTHING
+    RETURNING graph
+)
+SELECT pg_notify(%(channel)s, graph) FROM w
+"""
+
+_CLAIM = f"""
+UPDATE {{s}}.locus_work AS w SET state = 'claimed', claimed_by = %(mark)s
+FROM (
+    SELECT thread_id FROM {{s}}.locus_work
+    WHERE state = 'ready' AND graph = ANY(%(graphs)s)
+    ORDER BY priority DESC, queued_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) AS c
+WHERE w.thread_id = c.thread_id
+RETURNING {", ".join("w." + c.strip() for c in _COLUMNS.split(","))}
+"""
+
+# Items of workers whose advisory lock is gone (dead), or whose lease on the item's thread
+# ran out unrenewed (stopped, or cut off from the server): ready again.
+_REAP = f"""
+WITH marks AS (
+    SELECT DISTINCT claimed_by AS m FROM {{s}}.locus_work
+    WHERE state = 'claimed' AND claimed_by ~ '^pg[0-9]+$'
+), dead AS (
+    SELECT m FROM marks WHERE NOT EXISTS (
+        SELECT FROM pg_locks AS l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND ((l.classid::int8 << 32) | l.objid::int8) = substr(m, 3)::int8)
+), reaped AS (
+    UPDATE {{s}}.locus_work AS w SET state = 'ready', claimed_by = NULL
+    WHERE w.state = 'claimed' AND (
+        w.claimed_by IN (SELECT m FROM dead)
+        OR EXISTS (
+            SELECT FROM {{s}}.locus_threads AS t
+            WHERE t.thread_id = w.thread_id AND t.lease_owner LIKE w.claimed_by || '.%%'
+              AND t.lease_expires <= extract(epoch FROM clock_timestamp())))
+    RETURNING graph
+)
+SELECT count(*), (SELECT count(pg_notify(%(channel)s, graph)) FROM reaped) FROM reaped
+"""
+
+
+def _item(row: Any) -> WorkItem:
+    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at = row
+    return WorkItem(
+        thread_id=tid,
+        graph=graph,
+        kind=kind,
+        payload=bytes(payload),
+        token=token,
+        priority=priority,
+        state=state,
+        attempts=attempts,
+        error=error,
+        claimed_by=claimed_by,
+        queued_at=at,
+    )
+
+
+class PostgresQueue(WorkQueue):
+    """Work items in the ``locus_work`` table of a ``PostgresCheckpointer``'s schema."""
+
+    has_liveness = True
+
+    def __init__(self, checkpointer: PostgresCheckpointer) -> None:
+        super().__init__(checkpointer)
+        self.cp = checkpointer
+        quoted = f'"{checkpointer.schema}"'
+        self._sql = {
+            "enqueue": _ENQUEUE.format(s=quoted),
+            "claim": _CLAIM.format(s=quoted),
+            "reap": _REAP.format(s=quoted),
+        }
+        self._s = quoted
+        # one channel per schema: workers of other schemas are not woken
+        self.channel = f"locus_work_{checkpointer.schema}"
+        self._ready = False
+        self._conn: Conn | None = None
+        self._woken: asyncio.Event | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def setup(self) -> None:
+        await self.cp.setup()
+        if self._ready:
+            return
+
+        async def create(conn: Conn) -> None:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(7170420632)")
+                for statement in _SCHEMA.format(s=self._s).split(";"):
+                    if statement.strip():
+                        await conn.execute(statement.encode(), prepare=False)
+
+        await self.cp._run("create the work queue", create)
+        self._ready = True
+
+    async def hold_mark(self) -> str:
+        """Open this worker's own connection, take its advisory lock and listen on it."""
+        key = int.from_bytes(os.urandom(8), "big") >> 2  # positive, below 2**62
+        try:
+            conn = await psycopg.AsyncConnection.connect(self.cp.dsn, **self.cp._connect_kwargs)
+            await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            await conn.execute(f'LISTEN "{self.channel}"')
+        except psycopg.Error as exc:
+            raise CheckpointError(f"PostgreSQL failed to start a worker session: {exc}") from exc
+        self._conn = conn
+        self._woken = asyncio.Event()
+        self._listener = asyncio.ensure_future(self._listen(conn, self._woken))
+        return f"pg{key}"
+
+    async def _listen(self, conn: Conn, woken: asyncio.Event) -> None:
+        try:
+            async for _ in conn.notifies():
+                woken.set()
+        except psycopg.Error:
+            woken.set()  # the session is gone; the poll carries on, reap decides
+
+    async def drop_mark(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()  # ends the session: the advisory lock goes with it
+
+    async def wait(self, graphs: Sequence[str], timeout: float) -> None:
+        woken = self._woken
+        if woken is None:
+            await asyncio.sleep(timeout)
+            return
+        try:
+            await asyncio.wait_for(woken.wait(), timeout)
+        except TimeoutError:
+            return
+        woken.clear()
+
+    async def enqueue(self, item: WorkItem) -> bool:
+        await self.setup()
+        params = {
+            "tid": item.thread_id,
+            "graph": item.graph,
+            "kind": item.kind,
+            "payload": item.payload,
+            "token": item.token,
+            "priority": item.priority,
+            "at": item.queued_at,
+            "channel": self.channel,
+        }
+
+        async def enqueue(conn: Conn) -> bool:
+            cur = await conn.execute(self._sql["enqueue"], params)
+            return await cur.fetchone() is not None
+
+        return await self.cp._run("submit a run", enqueue)
+
+    async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
+        params = {"graphs": list(graphs), "mark": mark, "limit": limit}
+
+        async def claim(conn: Conn) -> list[WorkItem]:
+            cur = await conn.execute(self._sql["claim"], params)
+            return [_item(row) for row in await cur.fetchall()]
+
+        return await self.cp._run("claim work", claim)
+
+    async def _update(self, what: str, sql: str, params: Any) -> int:
+        async def update(conn: Conn) -> int:
+            return (await conn.execute(sql.format(s=self._s), params)).rowcount
+
+        return await self.cp._run(what, update)
+
+    async def finish(self, item: WorkItem) -> None:
+        await self._update(
+            "finish work",
+            "DELETE FROM {s}.locus_work WHERE thread_id = %s AND token = %s",
+            (item.thread_id, item.token),
+        )
+
+    async def fail(self, item: WorkItem, error: str) -> None:
+        await self._update(
+            "record a failure",
+            "UPDATE {s}.locus_work SET state = 'failed', error = %s, attempts = %s, "
+            "claimed_by = NULL WHERE thread_id = %s AND token = %s",
+            (error, item.attempts, item.thread_id, item.token),
+        )
+
+    async def unclaim(self, item: WorkItem) -> None:
+        await self._update(
+            "hand work back",
+            "WITH w AS (UPDATE {s}.locus_work SET state = 'ready', claimed_by = NULL "
+            "WHERE thread_id = %s AND token = %s AND state = 'claimed' RETURNING graph) "
+            "SELECT pg_notify(%s, graph) FROM w",
+            (item.thread_id, item.token, self.channel),
+        )
+
+    async def retry(self, thread_id: str) -> bool:
+        await self.setup()
+
+        async def retry(conn: Conn) -> bool:
+            cur = await conn.execute(
+                f"WITH w AS (UPDATE {self._s}.locus_work SET state = 'ready', attempts = 0, "
+                "error = NULL, queued_at = extract(epoch FROM clock_timestamp()) "
+                "WHERE thread_id = %s AND state = 'failed' RETURNING graph) "
+                "SELECT pg_notify(%s, graph) FROM w",
+                (thread_id, self.channel),
+            )
+            return await cur.fetchone() is not None
+
+        return await self.cp._run("retry a failed run", retry)
+
+    async def reap(self, graphs: Sequence[str], mark: str) -> tuple[int, list[WorkItem]]:
+        async def reap(conn: Conn) -> int:
+            cur = await conn.execute(self._sql["reap"], {"channel": self.channel})
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0
+
+        return await self.cp._run("hand back a dead worker's work", reap), []
+
+    async def get(self, thread_id: str) -> WorkItem | None:
+        await self.setup()
+
+        async def get(conn: Conn) -> WorkItem | None:
+            cur = await conn.execute(
+                f"SELECT {_COLUMNS} FROM {self._s}.locus_work WHERE thread_id = %s",
+                (thread_id,),
+            )
+            row = await cur.fetchone()
+            return None if row is None else _item(row)
+
+        return await self.cp._run("read a work item", get)
+
+    async def items(
+        self, state: WorkState | None = None, graph: str | None = None, limit: int = 100
+    ) -> list[WorkItem]:
+        await self.setup()
+
+        async def items(conn: Conn) -> list[WorkItem]:
+            cur = await conn.execute(
+                f"SELECT {_COLUMNS} FROM {self._s}.locus_work "
+                "WHERE (%(state)s::text IS NULL OR state = %(state)s) "
+                "AND (%(graph)s::text IS NULL OR graph = %(graph)s) "
+                "ORDER BY queued_at LIMIT %(limit)s",
+                {"state": state, "graph": graph, "limit": limit},
+            )
+            return [_item(row) for row in await cur.fetchall()]
+
+        return await self.cp._run("list work items", items)

@@ -1,0 +1,320 @@
+"""The work queue in Redis: a stream per graph, read by one consumer group of workers.
+
+Each item is a hash (``<prefix>work:i:<thread>``) plus an entry in its graph's stream
+(``<prefix>work:q:<graph>``). Workers read the streams as consumers of the group
+``workers`` (blocking reads: a submit reaches an idle worker at once). A worker keeps the
+entries it works on fresh (``XCLAIM`` to itself every second); an entry idle for longer
+than ``CLAIM_IDLE_MS`` belongs to a worker that stopped, and ``reap`` takes it over with
+``XAUTOCLAIM``. Redis cannot tell a dead worker by itself, so a worker's thread lease is
+short (3 s, renewed every second): a successor's ``acquire`` succeeds once it ran out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aredis
+from redis.exceptions import ResponseError
+
+from locus.checkpoint.redis import RedisCheckpointer
+from locus.workers.queue import WorkItem, WorkQueue, WorkState
+
+__all__ = ["RedisQueue"]
+
+GROUP = "workers"
+#: an entry its worker has not refreshed for this long is taken over
+CLAIM_IDLE_MS = 3000
+
+_FIELDS = (
+    "graph",
+    "kind",
+    "payload",
+    "token",
+    "priority",
+    "state",
+    "attempts",
+    "error",
+    "claimed_by",
+    "queued_at",
+    "ref",
+)
+
+# KEYS: item, index, stream. ARGV: tid, then field/value pairs. Stores a new item as ready.
+_ENQUEUE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+local ref = redis.call('XADD', KEYS[3], '*', 't', ARGV[1])
+redis.call('HSET', KEYS[1], 'ref', ref, 'state', 'ready')
+redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'queued_at')), ARGV[1])
+return 1
+"""
+
+# KEYS: item, stream. ARGV: entry id, mark. Takes a delivered entry's item, or acks a stale one.
+_TAKE = """
+local state = redis.call('HGET', KEYS[1], 'state')
+local ref = redis.call('HGET', KEYS[1], 'ref')
+if (not state) or state == 'failed' or ref ~= ARGV[1] then
+    redis.call('XACK', KEYS[2], 'workers', ARGV[1])
+    redis.call('XDEL', KEYS[2], ARGV[1])
+    return false
+end
+redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimed_by', ARGV[2])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: item, index, stream. ARGV: token, tid. Removes a carried-out item.
+_FINISH = """
+local ref = redis.call('HGET', KEYS[1], 'ref')
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('XACK', KEYS[3], 'workers', ref)
+redis.call('XDEL', KEYS[3], ref)
+return 1
+"""
+
+# KEYS: item, stream. ARGV: token, error, attempts.
+_FAIL = """
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+local ref = redis.call('HGET', KEYS[1], 'ref')
+redis.call('HSET', KEYS[1], 'state', 'failed', 'error', ARGV[2], 'attempts', ARGV[3],
+           'claimed_by', '')
+redis.call('XACK', KEYS[2], 'workers', ref)
+redis.call('XDEL', KEYS[2], ref)
+return 1
+"""
+
+# KEYS: item, stream. ARGV: token or '' (any), tid, state required. Makes the item ready
+# again with a fresh stream entry, so any worker sees it at once.
+_REQUEUE = """
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[3] then return 0 end
+local old = redis.call('HGET', KEYS[1], 'ref')
+if old then
+    redis.call('XACK', KEYS[2], 'workers', old)
+    redis.call('XDEL', KEYS[2], old)
+end
+local ref = redis.call('XADD', KEYS[2], '*', 't', ARGV[2])
+redis.call('HSET', KEYS[1], 'state', 'ready', 'claimed_by', '', 'ref', ref)
+if ARGV[3] == 'failed' then redis.call('HSET', KEYS[1], 'attempts', 0, 'error', '') end
+return 1
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _item(tid: str, flat: list[Any] | dict[Any, Any]) -> WorkItem:
+    if isinstance(flat, dict):
+        data = {_text(k): v for k, v in flat.items()}
+    else:
+        data = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
+    return WorkItem(
+        thread_id=tid,
+        graph=_text(data["graph"]),
+        kind="resume" if _text(data["kind"]) == "resume" else "start",
+        payload=bytes(data["payload"]),
+        token=_text(data["token"]),
+        priority=int(data["priority"]),
+        state=_state(_text(data["state"])),
+        attempts=int(data.get("attempts") or 0),
+        error=_text(data["error"]) or None if data.get("error") else None,
+        claimed_by=_text(data["claimed_by"]) or None if data.get("claimed_by") else None,
+        queued_at=float(data["queued_at"]),
+        ref=_text(data["ref"]) if data.get("ref") else None,
+    )
+
+
+def _state(text: str) -> WorkState:
+    return "claimed" if text == "claimed" else "failed" if text == "failed" else "ready"
+
+
+class RedisQueue(WorkQueue):
+    """Work items of a ``RedisCheckpointer``'s database, under its key prefix."""
+
+    def __init__(self, checkpointer: RedisCheckpointer) -> None:
+        super().__init__(checkpointer)
+        self.cp = checkpointer
+        p = checkpointer.prefix
+        self._item_key = f"{p}work:i:"
+        self._index = f"{p}work:all"
+        self._stream = f"{p}work:q:"
+        self._groups: set[str] = set()
+        self._scripts: dict[str, Any] = {}
+
+    def _client(self) -> aredis.Redis:
+        client = self.cp._client
+        assert client is not None, "setup() runs before any operation"
+        return client
+
+    async def setup(self) -> None:
+        await self.cp.setup()
+        if not self._scripts:
+            client = self._client()
+            self._scripts = {
+                name: client.register_script(src)
+                for name, src in (
+                    ("enqueue", _ENQUEUE),
+                    ("take", _TAKE),
+                    ("finish", _FINISH),
+                    ("fail", _FAIL),
+                    ("requeue", _REQUEUE),
+                )
+            }
+
+    async def _run(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
+        script = self._scripts[name]
+        return await self.cp._call(what, lambda client: script(keys=keys, args=args))
+
+    async def _group(self, graph: str) -> None:
+        if graph in self._groups:
+            return
+
+        async def create(client: aredis.Redis) -> None:
+            try:
+                await client.xgroup_create(self._stream + graph, GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+        await self.cp._call("create a consumer group", create)
+        self._groups.add(graph)
+
+    async def enqueue(self, item: WorkItem) -> bool:
+        await self.setup()
+        pairs: list[Any] = [
+            "graph",
+            item.graph,
+            "kind",
+            item.kind,
+            "payload",
+            item.payload,
+            "token",
+            item.token,
+            "priority",
+            item.priority,
+            "attempts",
+            0,
+            "error",
+            "",
+            "claimed_by",
+            "",
+            "queued_at",
+            repr(item.queued_at),
+        ]
+        keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
+        done = await self._run("submit a run", "enqueue", keys, [item.thread_id, *pairs])
+        return bool(done)
+
+    async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
+        for graph in graphs:
+            await self._group(graph)
+        streams = {self._stream + g: ">" for g in graphs}
+
+        async def read(client: aredis.Redis) -> Any:
+            return await client.xreadgroup(GROUP, mark, streams, count=limit, block=1000)
+
+        found = await self.cp._call("claim work", read) or []
+        return await self._take(found, mark)
+
+    async def _take(self, found: Any, mark: str) -> list[WorkItem]:
+        items = []
+        for stream, entries in found:
+            stream_key = _text(stream)
+            for ref, data in entries:
+                if not data:
+                    continue
+                tid = _text(data.get(b"t", b""))
+                taken = await self._run(
+                    "claim work",
+                    "take",
+                    [self._item_key + tid, stream_key],
+                    [_text(ref), mark],
+                )
+                if taken:
+                    items.append(_item(tid, taken))
+        return items
+
+    async def keep(self, items: Sequence[WorkItem], mark: str) -> None:
+        by_stream: dict[str, list[str]] = {}
+        for item in items:
+            if item.ref:
+                by_stream.setdefault(self._stream + item.graph, []).append(item.ref)
+
+        async def touch(client: aredis.Redis) -> None:
+            for stream, refs in by_stream.items():
+                await client.xclaim(stream, GROUP, mark, 0, refs, justid=True)
+
+        if by_stream:
+            await self.cp._call("keep claimed work", touch)
+
+    async def finish(self, item: WorkItem) -> None:
+        keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
+        await self._run("finish work", "finish", keys, [item.token, item.thread_id])
+
+    async def fail(self, item: WorkItem, error: str) -> None:
+        keys = [self._item_key + item.thread_id, self._stream + item.graph]
+        await self._run("record a failure", "fail", keys, [item.token, error, item.attempts])
+
+    async def unclaim(self, item: WorkItem) -> None:
+        keys = [self._item_key + item.thread_id, self._stream + item.graph]
+        await self._run("hand work back", "requeue", keys, [item.token, item.thread_id, "claimed"])
+
+    async def retry(self, thread_id: str) -> bool:
+        await self.setup()
+        item = await self.get(thread_id)
+        if item is None:
+            return False
+        keys = [self._item_key + thread_id, self._stream + item.graph]
+        done = await self._run("retry a failed run", "requeue", keys, ["", thread_id, "failed"])
+        return bool(done)
+
+    async def reap(self, graphs: Sequence[str], mark: str) -> tuple[int, list[WorkItem]]:
+        found = []
+        for graph in graphs:
+            await self._group(graph)
+            stream = self._stream + graph
+
+            async def autoclaim(client: aredis.Redis, stream: str = stream) -> Any:
+                return await client.xautoclaim(stream, GROUP, mark, CLAIM_IDLE_MS, count=100)
+
+            reply = await self.cp._call("take over stalled work", autoclaim)
+            if reply and reply[1]:
+                found.append((stream, reply[1]))
+        taken = await self._take(found, mark) if found else []
+        return len(taken), taken
+
+    async def get(self, thread_id: str) -> WorkItem | None:
+        await self.setup()
+        data = await self.cp._call(
+            "read a work item", lambda client: client.hgetall(self._item_key + thread_id)
+        )
+        return _item(thread_id, data) if data else None
+
+    async def items(
+        self, state: WorkState | None = None, graph: str | None = None, limit: int = 100
+    ) -> list[WorkItem]:
+        await self.setup()
+        found: list[WorkItem] = []
+        start = 0
+        while len(found) < limit:
+            ids = await self.cp._call(
+                "list work items",
+                lambda client, s=start: client.zrange(self._index, s, s + 199),
+            )
+            if not ids:
+                break
+            start += len(ids)
+            for raw in ids:
+                item = await self.get(_text(raw))
+                if item is None:
+                    continue
+                if (state is None or item.state == state) and (graph is None or item.graph == graph):
+                    found.append(item)
+        return found[:limit]
+
+    async def wait(self, graphs: Sequence[str], timeout: float) -> None:
+        return  # claim itself blocks on the streams
+
