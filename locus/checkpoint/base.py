@@ -130,8 +130,9 @@ class Checkpointer(ABC):
         exactly one succeeds. Acquiring a lease ``owner`` already holds extends it. A lease
         whose holder died expires after ``lease_seconds``, or at once where the store can
         tell that the holder's process is gone (a worker's lease on PostgreSQL and SQLite,
-        see ``locus.workers``); the holder's later writes are then refused. A call cancelled while in
-        flight may still have taken the lease; it then expires like any other.
+        see ``locus.workers``); the holder's later writes are then refused. A call
+        cancelled while in flight may still have taken the lease; it then expires like
+        any other.
 
         Returns:
             The latest checkpoint, values fully loaded, or ``None`` for a thread with none

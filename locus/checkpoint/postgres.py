@@ -221,9 +221,10 @@ class PostgresCheckpointer(Checkpointer):
             cur = await conn.execute(liveness.PG_DEAD, {"keys": [key]})
             if await cur.fetchone() is None:
                 return False, None  # the holder's session still holds its advisory lock
-            cur = await conn.execute(_STEAL.format(s=f'"{self.schema}"'), {
-                "tid": thread_id, "owner": owner, "dead": holder[0], "lease": lease_seconds
-            })
+            cur = await conn.execute(
+                _STEAL.format(s=f'"{self.schema}"'),
+                {"tid": thread_id, "owner": owner, "dead": holder[0], "lease": lease_seconds},
+            )
             stolen = await cur.fetchone()
             if stolen is None:
                 return False, None  # someone else took it first

@@ -351,7 +351,12 @@ class StateGraph:
 
         return await submit(self, inputs, thread_id=thread_id, priority=priority)
 
-    async def result(self, thread_id: str, *, timeout: float | None = None) -> ThreadState:
+    async def result(
+        self,
+        thread_id: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the documented API name
+    ) -> ThreadState:
         """Wait until a submitted thread pauses or finishes, and return its state.
 
         Raises:

@@ -130,7 +130,7 @@ class WorkQueue(ABC):
 
         return "w" + os.urandom(8).hex()
 
-    async def drop_mark(self) -> None:
+    async def drop_mark(self) -> None:  # noqa: B027 - most stores hold nothing
         """Give the liveness mark back (a clean exit)."""
 
     @abstractmethod
@@ -163,7 +163,7 @@ class WorkQueue(ABC):
         by the worker ``mark`` itself (stores that hand over directly); the rest are
         ready again."""
 
-    async def keep(self, items: Sequence[WorkItem], mark: str) -> None:
+    async def keep(self, items: Sequence[WorkItem], mark: str) -> None:  # noqa: B027
         """Show that the worker ``mark`` is still working on ``items`` (where needed)."""
 
     @abstractmethod
@@ -176,11 +176,11 @@ class WorkQueue(ABC):
     ) -> list[WorkItem]:
         """Items, oldest first, optionally of one state or graph."""
 
-    async def wait(self, graphs: Sequence[str], timeout: float) -> None:
-        """Return when new work may be ready, or after ``timeout`` seconds."""
+    async def wait(self, graphs: Sequence[str], seconds: float) -> None:
+        """Return when new work may be ready, or after ``seconds``."""
         import asyncio
 
-        await asyncio.sleep(timeout)
+        await asyncio.sleep(seconds)
 
     async def close(self) -> None:
         """Release what the queue opened of its own."""

@@ -92,10 +92,10 @@ class MemoryQueue(WorkQueue):
         found.sort(key=lambda i: i.queued_at)
         return found[:limit]
 
-    async def wait(self, graphs: Sequence[str], timeout: float) -> None:
+    async def wait(self, graphs: Sequence[str], seconds: float) -> None:
         event = self._event()
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), seconds)
         except TimeoutError:
             return
         event.clear()

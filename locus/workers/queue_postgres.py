@@ -16,7 +16,6 @@ from typing import Any
 
 import psycopg
 
-from locus.checkpoint import liveness
 from locus.checkpoint.postgres import PostgresCheckpointer
 from locus.errors import CheckpointError
 from locus.workers.queue import WorkItem, WorkQueue, WorkState
@@ -76,9 +75,9 @@ RETURNING {", ".join("w." + c.strip() for c in _COLUMNS.split(","))}
 
 # Items of workers whose advisory lock is gone (dead), or whose lease on the item's thread
 # ran out unrenewed (stopped, or cut off from the server): ready again.
-_REAP = f"""
+_REAP = """
 WITH marks AS (
-    SELECT DISTINCT claimed_by AS m FROM {{s}}.locus_work
+    SELECT DISTINCT claimed_by AS m FROM {s}.locus_work
     WHERE state = 'claimed' AND claimed_by ~ '^pg[0-9]+$'
 ), dead AS (
     SELECT m FROM marks WHERE NOT EXISTS (
@@ -87,11 +86,11 @@ WITH marks AS (
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND ((l.classid::int8 << 32) | l.objid::int8) = substr(m, 3)::int8)
 ), reaped AS (
-    UPDATE {{s}}.locus_work AS w SET state = 'ready', claimed_by = NULL
+    UPDATE {s}.locus_work AS w SET state = 'ready', claimed_by = NULL
     WHERE w.state = 'claimed' AND (
         w.claimed_by IN (SELECT m FROM dead)
         OR EXISTS (
-            SELECT FROM {{s}}.locus_threads AS t
+            SELECT FROM {s}.locus_threads AS t
             WHERE t.thread_id = w.thread_id AND t.lease_owner LIKE w.claimed_by || '.%%'
               AND t.lease_expires <= extract(epoch FROM clock_timestamp())))
     RETURNING graph
@@ -184,13 +183,13 @@ class PostgresQueue(WorkQueue):
         if conn is not None:
             await conn.close()  # ends the session: the advisory lock goes with it
 
-    async def wait(self, graphs: Sequence[str], timeout: float) -> None:
+    async def wait(self, graphs: Sequence[str], seconds: float) -> None:
         woken = self._woken
         if woken is None:
-            await asyncio.sleep(timeout)
+            await asyncio.sleep(seconds)
             return
         try:
-            await asyncio.wait_for(woken.wait(), timeout)
+            await asyncio.wait_for(woken.wait(), seconds)
         except TimeoutError:
             return
         woken.clear()

@@ -12,6 +12,7 @@ short (3 s, renewed every second): a successor's ``acquire`` succeeds once it ra
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import redis.asyncio as aredis
@@ -127,6 +128,11 @@ def _item(tid: str, flat: list[Any] | dict[Any, Any]) -> WorkItem:
     )
 
 
+async def _page(key: str, start: int, client: aredis.Redis) -> list[Any]:
+    found: list[Any] = await client.zrange(key, start, start + 199)
+    return found
+
+
 def _state(text: str) -> WorkState:
     return "claimed" if text == "claimed" else "failed" if text == "failed" else "ready"
 
@@ -211,7 +217,7 @@ class RedisQueue(WorkQueue):
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
         for graph in graphs:
             await self._group(graph)
-        streams = {self._stream + g: ">" for g in graphs}
+        streams: dict[Any, Any] = {self._stream + g: ">" for g in graphs}
 
         async def read(client: aredis.Redis) -> Any:
             return await client.xreadgroup(GROUP, mark, streams, count=limit, block=1000)
@@ -238,7 +244,7 @@ class RedisQueue(WorkQueue):
         return items
 
     async def keep(self, items: Sequence[WorkItem], mark: str) -> None:
-        by_stream: dict[str, list[str]] = {}
+        by_stream: dict[str, list[Any]] = {}
         for item in items:
             if item.ref:
                 by_stream.setdefault(self._stream + item.graph, []).append(item.ref)
@@ -300,9 +306,8 @@ class RedisQueue(WorkQueue):
         found: list[WorkItem] = []
         start = 0
         while len(found) < limit:
-            ids = await self.cp._call(
-                "list work items",
-                lambda client, s=start: client.zrange(self._index, s, s + 199),
+            ids: list[Any] = await self.cp._call(
+                "list work items", partial(_page, self._index, start)
             )
             if not ids:
                 break
@@ -311,10 +316,11 @@ class RedisQueue(WorkQueue):
                 item = await self.get(_text(raw))
                 if item is None:
                     continue
-                if (state is None or item.state == state) and (graph is None or item.graph == graph):
+                if (state is None or item.state == state) and (
+                    graph is None or item.graph == graph
+                ):
                     found.append(item)
         return found[:limit]
 
-    async def wait(self, graphs: Sequence[str], timeout: float) -> None:
+    async def wait(self, graphs: Sequence[str], seconds: float) -> None:
         return  # claim itself blocks on the streams
-

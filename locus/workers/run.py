@@ -54,9 +54,7 @@ class Carried:
     steps: int = 0
 
 
-async def carry_out(
-    graph: StateGraph, item: WorkItem, owner: str, lease_seconds: float
-) -> Carried:
+async def carry_out(graph: StateGraph, item: WorkItem, owner: str, lease_seconds: float) -> Carried:
     """Run the item's thread until it pauses or finishes, holding its lease as ``owner``.
 
     Raises:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from locus.core.command import Command
 from locus.errors import (
@@ -55,7 +55,7 @@ async def submit(
     tid = thread_id or os.urandom(12).hex()
     stored = await cp.get(tid)
     if isinstance(inputs, Command):
-        kind = "resume"
+        kind: Literal["start", "resume"] = "resume"
         if stored is None:
             raise ThreadNotFoundError(f"no stored thread {tid!r}: there is nothing to answer")
         if stored.status != "paused":
@@ -95,7 +95,11 @@ async def submit(
 
 
 async def result(
-    graph: StateGraph, thread_id: str, *, timeout: float | None = None, poll: float = 0.02
+    graph: StateGraph,
+    thread_id: str,
+    *,
+    timeout: float | None = None,  # noqa: ASYNC109 - graph.result's documented argument
+    poll: float = 0.02,
 ) -> ThreadState:
     """Wait until the thread's queued work is carried out: it paused or finished.
 
@@ -128,9 +132,10 @@ async def result(
                 state = None
                 if await queue.get(thread_id) is None:
                     raise
-            if state is not None and state.status in ("paused", "done"):
-                if await queue.get(thread_id) is None:
-                    return state
+            finished = state is not None and state.status in ("paused", "done")
+            if finished and await queue.get(thread_id) is None:
+                assert state is not None
+                return state
         if deadline is not None and time.monotonic() >= deadline:
             raise ResultTimeoutError(
                 f"thread {thread_id!r} did not pause or finish within {timeout} s"

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from locus.errors import CheckpointError, ConfigurationError, ResumeConflictError
 from locus.observe.logs import fields, get_logger
@@ -188,7 +188,7 @@ class Worker:
 
     async def _idle(self, names: list[str], *, full: bool) -> None:
         self._changed.clear()
-        waiters = [asyncio.ensure_future(self._changed.wait())]
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._changed.wait())]
         if not full:
             waiters.append(asyncio.ensure_future(self.queue.wait(names, self.poll_seconds)))
         try:
@@ -266,10 +266,10 @@ class Worker:
         await asyncio.sleep(min(1.0, self.poll_seconds))
         await self._settle(self.queue.unclaim(item))
 
-    async def _settle(self, write: object) -> None:
+    async def _settle(self, write: Awaitable[None]) -> None:
         """Record an item's fate; a store failure leaves the item to be claimed again."""
         try:
-            await write  # type: ignore[misc]
+            await write
         except CheckpointError as exc:
             log.warning("could not record a work item's outcome: %s", exc)
 
