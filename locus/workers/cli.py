@@ -45,6 +45,9 @@ def add_commands(groups: Any) -> None:
     )
     worker.add_argument("--poll", type=float, default=1.0, help="idle poll, seconds (1)")
     worker.add_argument(
+        "--retry-backoff", type=float, default=0.5, help="seconds before a first retry (0.5)"
+    )
+    worker.add_argument(
         "--log-level", default="INFO", help="log level of the worker's log lines (INFO)"
     )
     worker.set_defaults(handler=_worker)
@@ -153,6 +156,7 @@ def _worker(args: argparse.Namespace, out: Output) -> int:
                 concurrency=args.concurrency,
                 grace_seconds=args.grace,
                 poll_seconds=args.poll,
+                retry_backoff=args.retry_backoff,
             )
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
