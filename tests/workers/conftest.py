@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -24,10 +25,23 @@ def _missing(reason: str) -> None:
 @pytest.fixture(params=["sqlite", "postgres", "redis"])
 async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A store URL of each backend in turn, on a store of the test's own."""
-    if request.param == "sqlite":
+    async with _store(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def live_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A store URL of each backend that can tell a dead worker at once."""
+    async with _store(request.param, tmp_path) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def _store(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path}/desk.db"
         return
-    if request.param == "postgres":
+    if kind == "postgres":
         import psycopg
 
         schema = f"locus_wtest_{uuid.uuid4().hex[:10]}"

@@ -24,6 +24,10 @@ def act(what: str, thread: str) -> str:
     return what
 
 
+def _exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
 async def triage(state: dict[str, Any]) -> dict[str, Any]:
     await once("triage", act, "triage", state["ticket"])
     return {"triaged": True}
@@ -32,7 +36,7 @@ async def triage(state: dict[str, Any]) -> dict[str, Any]:
 async def work(state: dict[str, Any]) -> dict[str, Any]:
     act("work-start", state["ticket"])
     flag = os.environ.get("DESK_FAIL_FLAG")
-    if flag and os.path.exists(flag):
+    if flag and _exists(flag):
         raise RuntimeError("the helpdesk API is down")
     await asyncio.sleep(float(os.environ.get("DESK_SLOW") or 0))
     await once("work", act, "work", state["ticket"])
