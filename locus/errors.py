@@ -35,6 +35,7 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   └── ReplayMismatchError         a resumed node asked for other calls than it recorded
     ├── AgentError                      an agent run could not proceed
     │   ├── ToolArgumentsError          a tool got arguments that fail its schema
+    │   ├── OutputValidationError       the final answer failed output_type after the retries
     │   └── MockScriptError             a scripted mock called past its script or left steps
     ├── ModelProviderError              a provider call failed (status code and message kept)
     │   ├── ProviderAuthenticationError 401/403, bad or expired credentials
@@ -76,6 +77,7 @@ __all__ = [
     "ModelProviderError",
     "NodeExecutionError",
     "NothingToResumeError",
+    "OutputValidationError",
     "ProviderAuthenticationError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
@@ -239,6 +241,33 @@ class ToolArgumentsError(AgentError, ValueError):
     Inside an agent run this never propagates: the agent reports it to the model as a tool
     error so that the model can retry with corrected arguments.
     """
+
+
+class OutputValidationError(AgentError, ValueError):
+    """The model's final answer did not match the agent's ``output_type``, even after being
+    told the error ``output_retries`` times.
+
+    Attributes:
+        agent_id: the agent whose answer failed.
+        field: the first field at fault (``"(output)"`` for the answer as a whole).
+        problems: every problem found in the last answer.
+        text: the last answer as the model gave it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent_id: str = "",
+        field: str = "",
+        problems: tuple[str, ...] = (),
+        text: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.agent_id = agent_id
+        self.field = field
+        self.problems = problems
+        self.text = text
 
 
 class MockScriptError(AgentError):

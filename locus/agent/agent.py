@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
 from locus.agent.config import AgentConfig
 from locus.agent.loop import AgentRun
+from locus.agent.output import OutputSchema, output_schema
 from locus.core.events import AgentEvent, StopReason
 from locus.core.messages import Message, Usage
 from locus.errors import ConfigurationError, UserError
@@ -21,9 +22,11 @@ from locus.tools import Tool
 
 __all__ = ["Agent", "AgentResult"]
 
+OutputT = TypeVar("OutputT")
+
 
 @dataclass(frozen=True, slots=True)
-class AgentResult:
+class AgentResult(Generic[OutputT]):
     """What a finished run produced.
 
     Attributes:
@@ -34,6 +37,8 @@ class AgentResult:
         iterations: how many times the model was called.
         events: every event the run streamed, ``TerminateEvent`` last.
         messages: the whole conversation, to pass as ``history`` for the next turn.
+        output: for an agent with an ``output_type``, the final answer validated into that
+            type; ``None`` otherwise (and when the run stopped at ``max_iterations``).
     """
 
     text: str
@@ -43,6 +48,7 @@ class AgentResult:
     iterations: int
     events: tuple[AgentEvent, ...]
     messages: tuple[Message, ...]
+    output: OutputT | None = None
 
 
 class Agent:
@@ -59,13 +65,14 @@ class Agent:
     model calls were made.
     """
 
-    __slots__ = ("_settings", "_specs", "_tools", "config", "model")
+    __slots__ = ("_output", "_settings", "_specs", "_tools", "config", "model")
 
     config: AgentConfig
     model: Model
     _tools: Mapping[str, Tool]
     _specs: tuple[ToolSpec, ...]
     _settings: ModelSettings
+    _output: OutputSchema | None
 
     def __init__(self, config: AgentConfig | None = None, **settings: Any) -> None:
         """Build an agent from ``config`` or from ``AgentConfig`` fields as keywords.
@@ -94,6 +101,8 @@ class Agent:
         set_(self, "model", infer_model(config.model))
         set_(self, "_tools", MappingProxyType({t.name: t for t in config.tools}))
         set_(self, "_specs", tuple(t.spec for t in config.tools))
+        output_type = config.output_type
+        set_(self, "_output", output_schema(output_type) if output_type is not None else None)
         set_(
             self,
             "_settings",
@@ -127,6 +136,11 @@ class Agent:
     def tool_specs(self) -> tuple[ToolSpec, ...]:
         """What the model is told about each tool."""
         return self._specs
+
+    @property
+    def output_schema(self) -> OutputSchema | None:
+        """How final answers are asked for and validated, when ``output_type`` is set."""
+        return self._output
 
     @property
     def model_settings(self) -> ModelSettings:
@@ -168,11 +182,13 @@ class Agent:
 
     async def arun(
         self, prompt: str, *, history: Iterable[Message | Mapping[str, Any]] = ()
-    ) -> AgentResult:
+    ) -> AgentResult[Any]:
         """Run to the end and return the result (events collected).
 
         Raises:
             UserError: for a bad ``prompt`` or ``history``, as ``run`` does.
+            OutputValidationError: the final answer failed ``output_type`` after
+                ``output_retries`` more attempts (naming the field at fault).
             Exception: the model's failure, as it was raised.
         """
         run = AgentRun(self, self._conversation(prompt, history))
@@ -187,11 +203,12 @@ class Agent:
             iterations=end.iterations,
             events=tuple(events),
             messages=tuple(run.messages),
+            output=run.output,
         )
 
     def run_sync(
         self, prompt: str, *, history: Iterable[Message | Mapping[str, Any]] = ()
-    ) -> AgentResult:
+    ) -> AgentResult[Any]:
         """``arun`` for code without an event loop.
 
         Raises:

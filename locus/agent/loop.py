@@ -22,6 +22,7 @@ from locus.agent.approval import (
     ToolApprovalAnswer,
     approval_payload,
 )
+from locus.agent.output import InvalidOutput, OutputSchema
 from locus.core.events import (
     AgentEvent,
     ModelRequestEvent,
@@ -35,7 +36,7 @@ from locus.core.events import (
 from locus.core.interrupt import _CURRENT, interrupt_many
 from locus.core.journal import fingerprint, fingerprint_bytes, journal_counter, lookup, record
 from locus.core.messages import Message, ToolCall, Usage
-from locus.errors import AgentError, ToolArgumentsError, UserError
+from locus.errors import AgentError, OutputValidationError, ToolArgumentsError, UserError
 from locus.models.base import (
     Model,
     ModelRequest,
@@ -60,6 +61,9 @@ class ToolOutcome:
     is_error: bool = False
 
 
+_NO_OUTPUT: dict[int, set[str]] = {1: {"output"}}
+
+
 async def call_model(
     model: Model, request: ModelRequest, *, journal: bool = True
 ) -> AsyncIterator[StreamItem]:
@@ -79,7 +83,10 @@ async def call_model(
         return
     n = journal_counter(ctx, "model")
     key = f"model:{n}"
-    print_ = fingerprint_bytes(pydantic_core.to_json([model.name, request]))
+    # Without an output schema the request prints as it did before ``output`` existed, so
+    # journals recorded by earlier releases still replay.
+    exclude = _NO_OUTPUT if request.output is None else None
+    print_ = fingerprint_bytes(pydantic_core.to_json([model.name, request], exclude=exclude))
     last = request.messages[-1].content[:60] if request.messages else ""
     about = f"model call #{n} to {model.name} (last message {last!r})"
     entry = lookup(ctx, key, print_, about)
@@ -159,10 +166,11 @@ class AgentRun:
     """The state of one run of an agent: its conversation, usage and iteration count.
 
     Iterate ``events()`` once. ``messages`` then holds the whole conversation (for a next
-    turn's ``history``), and ``terminate`` the run's last event.
+    turn's ``history``), ``terminate`` the run's last event and ``output`` the validated
+    final answer when the agent has an ``output_type``.
     """
 
-    __slots__ = ("agent", "iteration", "messages", "terminate", "usage")
+    __slots__ = ("agent", "iteration", "messages", "output", "terminate", "usage")
 
     def __init__(self, agent: Agent, messages: list[Message]) -> None:
         self.agent = agent
@@ -170,6 +178,7 @@ class AgentRun:
         self.usage = Usage()
         self.iteration = 0
         self.terminate: TerminateEvent | None = None
+        self.output: Any = None
 
     def events(self) -> AsyncGenerator[AgentEvent, None]:
         """Run the loop, yielding each event; ``TerminateEvent`` is always the last.
@@ -199,13 +208,18 @@ class AgentRun:
         tool_names = tuple(tools)
         settings: ModelSettings = agent.model_settings
         journal = config.journal
+        output = agent.output_schema
+        retries = 0  # validation retries do not use up max_iterations
         last_text: str | None = None
         try:
-            while self.iteration < config.max_iterations:
+            while self.iteration < config.max_iterations + retries:
                 self.iteration += 1
                 iteration = self.iteration
                 request = ModelRequest(
-                    messages=tuple(self.messages), tools=specs, settings=settings
+                    messages=tuple(self.messages),
+                    tools=specs,
+                    settings=settings,
+                    output=output.spec if output is not None else None,
                 )
                 yield ModelRequestEvent(
                     agent_id=agent_id,
@@ -239,6 +253,17 @@ class AgentRun:
                 last_text = message.content or None
                 calls = message.tool_calls
                 if not calls:
+                    if output is None:
+                        yield self._finish(last_text, "complete")
+                        return
+                    try:
+                        self.output = output.parse(message.content)
+                    except InvalidOutput as exc:
+                        if retries >= config.output_retries:
+                            raise _output_error(agent_id, output, exc, retries) from None
+                        retries += 1
+                        self.messages.append(Message.user(output.retry_prompt(exc.problem)))
+                        continue
                     yield self._finish(last_text, "complete")
                     return
                 for call in calls:
@@ -277,6 +302,7 @@ class AgentRun:
             usage=self.usage,
             iterations=self.iteration,
             error=error,
+            output=self.output,
         )
         return self.terminate
 
@@ -324,6 +350,23 @@ class AgentRun:
             [approval_payload(agent_id, c) for c in asking], response_schema=ToolApprovalAnswer
         )
         return {c.id: ToolApproval.of(a) for c, a in zip(asking, answers, strict=True)}
+
+
+def _output_error(
+    agent_id: str, output: OutputSchema, exc: InvalidOutput, retries: int
+) -> OutputValidationError:
+    problem = exc.problem
+    attempts = retries + 1
+    return OutputValidationError(
+        f"agent {agent_id!r}: the model's answer does not match output_type "
+        f"{output.spec.name!r} at field {problem.field!r} after {attempts} "
+        f"attempt{'s' if attempts > 1 else ''} ({problem.summary()}); raise output_retries, "
+        "make the instructions clearer, or loosen the type",
+        agent_id=agent_id,
+        field=problem.field,
+        problems=problem.problems,
+        text=exc.text,
+    )
 
 
 async def _run_calls(

@@ -164,6 +164,8 @@ class TerminateEvent(Event):
             ``"max_iterations"`` or ``"error"`` (``error`` says what failed).
         usage: tokens used by every model call of the run.
         iterations: how many times the model was called.
+        output: the validated final answer, for an agent with an ``output_type`` (an
+            instance of that type); ``None`` otherwise or when the run did not complete.
     """
 
     type: Literal["terminate"] = "terminate"
@@ -173,6 +175,7 @@ class TerminateEvent(Event):
     usage: Usage
     iterations: int
     error: str | None = None
+    output: Any = None
 
 
 AgentEvent = (
