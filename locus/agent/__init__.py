@@ -1,6 +1,7 @@
 """Agents: a model with instructions and tools, run as a loop that streams typed events."""
 
 from locus.agent.agent import Agent, AgentResult
+from locus.agent.classify import Classification, classify
 from locus.agent.config import AgentConfig
 
-__all__ = ["Agent", "AgentConfig", "AgentResult"]
+__all__ = ["Agent", "AgentConfig", "AgentResult", "Classification", "classify"]
