@@ -36,6 +36,7 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     ├── AgentError                      an agent run could not proceed
     │   ├── ToolArgumentsError          a tool got arguments that fail its schema
     │   ├── OutputValidationError       the final answer failed output_type after the retries
+    │   ├── MCPError                    an MCP server could not be started, reached or called
     │   └── MockScriptError             a scripted mock called past its script or left steps
     ├── ModelProviderError              a provider call failed (status code and message kept)
     │   ├── ProviderAuthenticationError 401/403, bad or expired credentials
@@ -71,6 +72,7 @@ __all__ = [
     "InvalidNodeOutputError",
     "InvalidResumeValueError",
     "LocusError",
+    "MCPError",
     "MissingDependencyError",
     "MissingResumeError",
     "MockScriptError",
@@ -268,6 +270,12 @@ class OutputValidationError(AgentError, ValueError):
         self.field = field
         self.problems = problems
         self.text = text
+
+
+class MCPError(AgentError):
+    """An MCP server could not be started, reached or listed, or a call to one of its tools
+    failed. Raised from the run when connecting fails; a failed tool call is reported to
+    the model as that tool's error instead."""
 
 
 class MockScriptError(AgentError):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from locus.agent.output import output_schema
 from locus.errors import ConfigurationError, ToolDefinitionError
+from locus.mcp.server import MCPServer
 from locus.models.base import Model
 from locus.tools import Tool, as_tool
 
@@ -37,6 +38,8 @@ class AgentConfig(BaseModel):
             the validated value (see ``locus.agent.output``).
         output_retries: how many more times the model is asked, with the validation error,
             when its final answer does not match ``output_type``.
+        mcp_servers: ``locus.mcp.MCPServer``s whose tools the agent may use; each run
+            connects to them at its start and closes the connections at its end.
     """
 
     # protected_namespaces=(): "model" and "model_settings" are our fields, not pydantic's.
@@ -58,6 +61,7 @@ class AgentConfig(BaseModel):
     journal: bool = True
     output_type: Any = None
     output_retries: int = Field(1, ge=0, strict=True)
+    mcp_servers: tuple[MCPServer, ...] = ()
 
     def __init__(self, **data: Any) -> None:
         """Validate the settings.
@@ -98,6 +102,20 @@ class AgentConfig(BaseModel):
             except TypeError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("mcp_servers", mode="before")
+    @classmethod
+    def _servers(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, MCPServer) or not isinstance(value, list | tuple):
+            raise ValueError("mcp_servers must be a list of MCPServer.stdio(...)/http(...)")
+        for item in value:
+            if not isinstance(item, MCPServer):
+                raise ValueError(
+                    f"mcp_servers items must be MCPServer (from locus.mcp), got {item!r:.60}"
+                )
+        return tuple(value)
 
     @field_validator("tools", mode="before")
     @classmethod

@@ -37,6 +37,7 @@ from locus.core.interrupt import _CURRENT, interrupt_many
 from locus.core.journal import fingerprint, fingerprint_bytes, journal_counter, lookup, record
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import AgentError, OutputValidationError, ToolArgumentsError, UserError
+from locus.mcp.connection import MCPToolset, open_toolset
 from locus.models.base import (
     Model,
     ModelRequest,
@@ -211,7 +212,11 @@ class AgentRun:
         output = agent.output_schema
         retries = 0  # validation retries do not use up max_iterations
         last_text: str | None = None
+        mcp: MCPToolset | None = None
         try:
+            if config.mcp_servers:
+                mcp = await open_toolset(agent_id, config.mcp_servers, tools)
+                tools, specs, tool_names = mcp.tools, mcp.specs, tuple(mcp.tools)
             while self.iteration < config.max_iterations + retries:
                 self.iteration += 1
                 iteration = self.iteration
@@ -290,6 +295,9 @@ class AgentRun:
         except Exception as exc:
             yield self._finish(None, "error", f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            if mcp is not None:
+                await mcp.aclose()
         yield self._finish(last_text, "max_iterations")
 
     def _finish(
