@@ -208,6 +208,23 @@ class MCPServer:
         where = f"{self.command} {' '.join(self.args)}".strip() if self.command else self.url
         return f"MCPServer.{self.transport}({where!r}, name={self.name!r})"
 
+    async def list_tools(self) -> tuple[MCPTool, ...]:
+        """Connect, list the server's tools and disconnect: for looking before using.
+
+        The tools returned cannot be called (their connection is closed); an agent run
+        opens its own.
+
+        Raises:
+            MCPError: the server could not be started, reached or listed.
+            MissingDependencyError: the ``mcp`` SDK is not installed.
+        """
+        from locus.mcp.connection import MCPConnection
+
+        connection = MCPConnection(self)
+        await connection.open()
+        await connection.close()
+        return connection.tools
+
     def approval_for(self, tool: MCPTool) -> bool | Callable[[dict[str, Any]], bool]:
         """The approval rule of one of this server's tools, as ``Tool.requires_approval``."""
         rule = self.requires_approval
