@@ -32,13 +32,12 @@ import json
 import re
 from typing import Any
 
-from config import get_model
 from locus.agent import Agent, AgentConfig, classify
 from locus.core import Command, interrupt
 from locus.core.events import TerminateEvent
 from locus.core.messages import Message, ToolCall
 from locus.errors import ConfigurationError, ToolDefinitionError
-from locus.models import MockInfo, MockModel, Model
+from locus.models import MockInfo, MockModel, Model, from_env
 from locus.multiagent import END, START, StateGraph
 from locus.tools import tool
 
@@ -120,7 +119,7 @@ def support_desk(messages: tuple[Message, ...], info: MockInfo) -> str | list[To
 
 
 def pick_model() -> Model:
-    model = get_model()
+    model = from_env()
     if isinstance(model, MockModel):  # offline: a scripted-by-function mock plays the LLM
         return MockModel("support-desk", function=support_desk)
     return model

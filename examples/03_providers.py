@@ -1,6 +1,6 @@
 """03 — One agent, any provider.
 
-The same agent (instructions and a tool) runs on whichever model ``config.get_model()``
+The same agent (instructions and a tool) runs on whichever model ``locus.models.from_env()``
 returns: the offline mock, OpenAI (or an OpenAI-compatible server such as vLLM or Ollama),
 or OCI Generative AI (Meta, OpenAI and Cohere models hosted on OCI). Nothing in the agent
 changes; only the model string does.
@@ -27,17 +27,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from config import get_model
 from locus.agent import Agent, AgentConfig
 from locus.core.events import TerminateEvent, TextDeltaEvent, ToolCallEvent, ToolResultEvent
 from locus.errors import LocusError, ModelProviderError
-from locus.models import Model, infer_model
+from locus.models import Model, from_env, infer_model
 from locus.models.retry import RETRYABLE_ERRORS, RetryPolicy
 from locus.tools import tool
 
 # %% 1. The model the environment selects ---------------------------------------------------
 
-model: Model = get_model()
+model: Model = from_env()
 print(f"model: {model.name}")
 
 # %% 2. A tool and an agent ------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any
 from locus.agent import Agent, AgentConfig
 from locus.checkpoint import SQLiteCheckpointer
 from locus.core import Command, interrupt
-from locus.errors import ResumeConflictError
+from locus.errors import NothingToResumeError, ResumeConflictError, ThreadNotFoundError
 from locus.models import MockModel
 from locus.multiagent import END, START, StateGraph
 
@@ -47,7 +47,7 @@ def draft_model() -> MockModel:
     return MockModel(function=reply)
 
 
-def build_graph(checkpointer: SQLiteCheckpointer) -> StateGraph:
+def build_graph() -> StateGraph:
     drafter = Agent(config=AgentConfig(agent_id="drafter", model=draft_model()))
 
     async def draft(state: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +60,8 @@ def build_graph(checkpointer: SQLiteCheckpointer) -> StateGraph:
             return {"outcome": "held back by the manager"}
         return {"outcome": f"sent: {state['draft']}"}
 
-    graph = StateGraph("refund-approval", checkpointer=checkpointer)
+    # The file and its .locus/ folder are created on first use, by whichever command runs first.
+    graph = StateGraph("refund-approval", checkpointer=SQLiteCheckpointer(DB))
     graph.add_node("draft", draft).add_node("send", send)
     graph.add_edge(START, "draft").add_edge("draft", "send").add_edge("send", END)
     return graph
@@ -70,10 +71,9 @@ def build_graph(checkpointer: SQLiteCheckpointer) -> StateGraph:
 
 
 async def pause() -> None:
-    DB.parent.mkdir(exist_ok=True)
-    async with SQLiteCheckpointer(DB) as checkpointer:
+    graph = build_graph()
+    async with graph.checkpointer as checkpointer:
         await checkpointer.delete_thread(THREAD)  # a fresh demo each time
-        graph = build_graph(checkpointer)
         result = await graph.execute({"request": "Order #42 never arrived."}, thread_id=THREAD)
         assert result.interrupt is not None
         print(f"paused thread {THREAD!r} at node {result.interrupt.node_id!r}")
@@ -81,17 +81,23 @@ async def pause() -> None:
 
 
 async def inbox() -> None:
-    async with SQLiteCheckpointer(DB) as checkpointer:
+    async with build_graph().checkpointer as checkpointer:
         page = await checkpointer.list_pending(limit=10)
+        if not page.items:
+            print("nothing is waiting for a human (run `pause` first)")
         for item in page.items:
             print(f"waiting: thread {item.thread_id!r}, node {item.node!r}, id {item.interrupt_id}")
             print(f"         {item.payload['question']}")
 
 
 async def resume(answer: str) -> None:
-    async with SQLiteCheckpointer(DB) as checkpointer:
-        graph = build_graph(checkpointer)
-        result = await graph.execute(Command(resume=answer), thread_id=THREAD)
+    graph = build_graph()
+    async with graph.checkpointer:
+        try:
+            result = await graph.execute(Command(resume=answer), thread_id=THREAD)
+        except (ThreadNotFoundError, NothingToResumeError) as exc:
+            print(f"{exc}; run `pause` first")
+            return
         print("outcome:", result.final_state["outcome"])
         try:
             await graph.execute(Command(resume=answer), thread_id=THREAD)

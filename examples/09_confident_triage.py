@@ -27,11 +27,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from config import get_model
 from locus.agent import Agent, classify
 from locus.core import Command
 from locus.errors import InvalidResumeValueError
-from locus.models import MockModel, Model
+from locus.models import MockModel, Model, from_env
 from locus.multiagent import END, START, StateGraph
 
 LABELS = ["refund", "billing", "technical"]
@@ -58,7 +57,7 @@ def desk(messages: Any, info: Any) -> str:
 
 
 def pick_model() -> Model:
-    model = get_model()
+    model = from_env()
     return MockModel("desk", function=desk) if isinstance(model, MockModel) else model
 
 

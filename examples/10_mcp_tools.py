@@ -8,6 +8,7 @@ server's own annotations: a tool not marked ``readOnlyHint`` (or marked
 the server overrides that with True, False, tool names or a predicate.
 
 Sections:
+0. The MCP server: an order desk written with the ``mcp`` SDK (this file, run with --serve)
 1. The server's tools, as the agent sees them
 2. A read-only lookup runs; the cancellation pauses; a person approves; it runs once
 3. Rejected: the model reads the reviewer's message instead of a result
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 import tempfile
@@ -33,12 +35,58 @@ from locus.models import MockModel
 from locus.models.mock import tool_call
 from locus.multiagent import END, START, StateGraph
 
-SERVER_SCRIPT = Path(__file__).with_name("servers") / "orders_server.py"
-CANCELLED_LOG = Path(tempfile.mkdtemp()) / "cancelled.log"
+# %% 0. The MCP server ----------------------------------------------------------------------
 
+
+def serve() -> None:
+    """An order desk with one read-only and one destructive tool, over stdio.
+
+    Each cancellation is also written to ``$ORDERS_LOG``, so the example can show that an
+    approved cancellation ran exactly once.
+    """
+    from mcp.server.mcpserver import MCPServer as SDKServer
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.types import ToolAnnotations
+
+    orders = {
+        "A-100": {"item": "espresso machine", "status": "shipped"},
+        "A-101": {"item": "milk frother", "status": "processing"},
+    }
+    server = SDKServer("order-desk")
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def find_order(order_id: str) -> dict[str, str]:
+        """Look up an order's item and status.
+
+        Args:
+            order_id: The order id, like A-100.
+        """
+        if order_id not in orders:
+            raise ToolError(f"no order {order_id}")
+        return orders[order_id]
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))
+    def cancel_order(order_id: str) -> str:
+        """Cancel an order that has not shipped yet.
+
+        Args:
+            order_id: The order id, like A-101.
+        """
+        order = orders.get(order_id)
+        if order is None or order["status"] == "shipped":
+            raise ToolError(f"order {order_id} cannot be cancelled")
+        order["status"] = "cancelled"
+        with open(os.environ["ORDERS_LOG"], "a", encoding="utf-8") as log:
+            log.write(f"cancelled {order_id}\n")
+        return f"order {order_id} cancelled"
+
+    server.run()
+
+
+CANCELLED_LOG = Path(tempfile.mkdtemp()) / "cancelled.log"
 ORDER_DESK = MCPServer.stdio(
     sys.executable,
-    [str(SERVER_SCRIPT)],
+    [__file__, "--serve"],
     env={"ORDERS_LOG": str(CANCELLED_LOG)},
     name="order-desk",
 )
@@ -123,4 +171,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if "--serve" in sys.argv:
+        serve()
+    else:
+        asyncio.run(main())

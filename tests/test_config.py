@@ -1,141 +1,121 @@
-"""config.py, the examples harness: which model the environment names, and what is missing."""
+"""config.py is a thin harness over ``locus.models.from_env()``; nothing depends on it.
+
+The environment rules themselves are tested in tests/models/test_model_from_env.py.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from config import DEFAULT_MODELS, get_model, resolve_model_string
+from config import get_model, resolve_model_string
 from locus.errors import ConfigurationError
 from locus.models import MockModel
+from locus.models.env import model_string_from_env
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A home directory without ~/.oci/config."""
+def test_get_model_is_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    return tmp_path
-
-
-def oci_config(home: Path) -> Path:
-    path = home / ".oci" / "config"
-    path.parent.mkdir()
-    path.write_text("[DEFAULT]\n")
-    return path
-
-
-def test_mock_provider_gives_the_mock(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOCUS_MODEL_PROVIDER", "mock")
-    monkeypatch.delenv("LOCUS_MODEL", raising=False)
+    monkeypatch.setenv("LOCUS_MODEL", "harness")
 
     model = get_model()
 
     assert isinstance(model, MockModel)
-    assert model.name == "mock:default"
-
-
-def test_locus_model_names_the_model(home: Path) -> None:
-    env = {"LOCUS_MODEL_PROVIDER": "openai", "LOCUS_MODEL": "gpt-4o", "OPENAI_API_KEY": "sk"}
-
-    assert resolve_model_string(env) == "openai:gpt-4o"
-    assert resolve_model_string({**env, "LOCUS_MODEL": "openai:gpt-4o"}) == "openai:gpt-4o"
-    assert resolve_model_string({"LOCUS_MODEL_PROVIDER": "mock", "LOCUS_MODEL": "x"}) == "mock:x"
-
-
-def test_each_provider_has_a_default_model(home: Path) -> None:
-    oci_config(home)
-    env = {"OPENAI_API_KEY": "sk", "OCI_COMPARTMENT_ID": "ocid1.compartment.oc1..x"}
-
-    for provider in ("mock", "oci", "openai"):
-        chosen = resolve_model_string({**env, "LOCUS_MODEL_PROVIDER": provider})
-        assert chosen == f"{provider}:{DEFAULT_MODELS[provider]}"
-
-
-def test_unset_provider_is_the_mock_without_an_oci_config(home: Path) -> None:
-    assert resolve_model_string({}) == "mock:default"
-
-
-def test_unset_provider_is_oci_when_an_oci_config_exists(home: Path) -> None:
-    oci_config(home)
-
-    chosen = resolve_model_string({"OCI_COMPARTMENT_ID": "ocid1.compartment.oc1..x"})
-
-    assert chosen == f"oci:{DEFAULT_MODELS['oci']}"
-
-
-def test_provider_name_is_case_insensitive(home: Path) -> None:
-    assert resolve_model_string({"LOCUS_MODEL_PROVIDER": " Mock "}) == "mock:default"
-
-
-def test_unknown_provider_is_named(home: Path) -> None:
-    with pytest.raises(
-        ConfigurationError, match="LOCUS_MODEL_PROVIDER='azure' is not one of mock, oci, openai"
-    ):
-        resolve_model_string({"LOCUS_MODEL_PROVIDER": "azure"})
-
-
-def test_openai_without_its_key_names_the_variable(home: Path) -> None:
-    with pytest.raises(ConfigurationError, match="needs the OPENAI_API_KEY environment variable"):
-        resolve_model_string({"LOCUS_MODEL_PROVIDER": "openai", "OPENAI_API_KEY": " "})
-
-
-def test_oci_without_a_config_file_names_the_path(home: Path) -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        resolve_model_string({"LOCUS_MODEL_PROVIDER": "oci", "OCI_COMPARTMENT_ID": "c"})
-
-    assert f"{home / '.oci' / 'config'} (the default path) does not exist" in str(caught.value)
-
-
-def test_oci_config_file_variable_is_honoured(home: Path, tmp_path: Path) -> None:
-    missing = tmp_path / "elsewhere.cfg"
-    env = {
-        "LOCUS_MODEL_PROVIDER": "oci",
-        "OCI_CONFIG_FILE": str(missing),
-        "OCI_COMPARTMENT_ID": "c",
-    }
-
-    with pytest.raises(
-        ConfigurationError, match=r"elsewhere\.cfg \(OCI_CONFIG_FILE\) does not exist"
-    ):
-        resolve_model_string(env)
-
-    missing.write_text("[DEFAULT]\n")
-    assert resolve_model_string(env) == f"oci:{DEFAULT_MODELS['oci']}"
-
-
-def test_oci_without_a_compartment_names_the_variable(home: Path) -> None:
-    oci_config(home)
-
-    with pytest.raises(
-        ConfigurationError, match="needs the OCI_COMPARTMENT_ID environment variable"
-    ):
-        resolve_model_string({"LOCUS_MODEL_PROVIDER": "oci"})
-
-
-def test_get_model_checks_credentials_before_building(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LOCUS_MODEL_PROVIDER", "openai")
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
-    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+    assert model.name == "mock:harness"
+    assert resolve_model_string is model_string_from_env
+    monkeypatch.setenv("LOCUS_MODEL_PROVIDER", "azure")
+    with pytest.raises(ConfigurationError, match="LOCUS_MODEL_PROVIDER='azure'"):
         get_model()
 
 
 def test_the_library_never_imports_config() -> None:
-    import subprocess
-    import sys
-
     code = (
         "import sys, locus, locus.agent, locus.models, locus.tools\nprint('config' in sys.modules)"
     )
-    root = str(Path(__file__).resolve().parents[1])
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=True,
-        env={"PYTHONPATH": root, "PATH": ""},
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
     )
     assert done.stdout.strip() == "False"
+
+
+# The editable install puts the repository root on sys.path (a .pth file), where config.py
+# sits. To run an example the way a `pip install` user does, the child interpreter starts
+# with -I -S (no .pth files, no PYTHONPATH, no script directory) and sees only the
+# installed dependencies and a copy of exactly the packages the wheel ships.
+_RUN_INSTALLED = """
+import runpy, sys
+sys.path[:] = [sys.argv[1], *sys.argv[2].split({sep!r}), *sys.path]
+try:
+    import config
+except ImportError:
+    pass
+else:
+    raise SystemExit("config.py is importable: this run would prove nothing")
+sys.argv = [sys.argv[3]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.fixture(scope="module")
+def installed_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding a copy of what the wheel installs, and nothing else."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    site = tmp_path_factory.mktemp("site")
+    for package in packages:
+        shutil.copytree(
+            ROOT / package, site / Path(package).name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    return site
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs_from_the_installed_package_without_config(
+    path: Path, installed_packages: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / path.name
+    shutil.copy(path, script)
+    dependencies = os.pathsep.join(
+        dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "LOCUS_MODEL_PROVIDER": "mock",
+    }
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            _RUN_INSTALLED.format(sep=os.pathsep),
+            str(installed_packages),
+            dependencies,
+            str(script),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, f"{path.name}:\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}"
+    assert done.stdout.strip()

@@ -63,3 +63,31 @@ def test_triage_example_shows_every_pattern() -> None:
     assert "human: no -> cancelled by reviewer" in out
     assert "paused in: technical - Which app version is the customer on?" in out
     assert "Our engineers say: version 3.2, fixed in 3.3." in out
+
+
+def test_durable_example_commands_work_on_a_fresh_clone(tmp_path: Path) -> None:
+    """``inbox`` and ``resume`` before any ``pause``: no .locus/ folder exists yet."""
+    clone = tmp_path / "clone"
+    (clone / "examples").mkdir(parents=True)
+    example = clone / "examples" / "04_durable_pause.py"
+    example.write_text((ROOT / "examples" / "04_durable_pause.py").read_text())
+    env = {**os.environ, "LOCUS_MODEL_PROVIDER": "mock", "PYTHONPATH": str(ROOT)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "examples/04_durable_pause.py", *args],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    inbox = run("inbox")
+    assert inbox.returncode == 0, inbox.stderr
+    assert "nothing is waiting for a human" in inbox.stdout
+    resume = run("resume", "yes")
+    assert resume.returncode == 0, resume.stderr
+    assert "no stored thread 'ticket-42'" in resume.stdout and "run `pause` first" in resume.stdout
+    assert run("pause").returncode == 0
+    assert "waiting: thread 'ticket-42'" in run("inbox").stdout

@@ -3,7 +3,10 @@
 A tool made with ``@tool(requires_approval=...)`` does not run when an agent inside a graph
 node asks for it: the graph pauses with one interrupt per such call, payload
 ``{"type": "tool_approval", "tool", "arguments", "call_id", "agent_id"}``. All approvals
-asked in one model turn pause together. Each is answered with one of:
+asked in one model turn pause together, each with its own interrupt id; an answer given
+for one interrupt governs only that call, even when the model gave several calls one id
+(``call_id`` is the call's id in the conversation, distinct within the run). Each is
+answered with one of:
 
 * ``True`` / ``"approve"`` / ``{"approved": true}``: run the tool as asked;
 * ``{"approved": true, "arguments": {...}}``: run it with edited arguments;

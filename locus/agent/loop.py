@@ -5,6 +5,9 @@ the iteration), so an ``Agent`` stays immutable and serves many concurrent runs.
 
 The model is called in exactly one place (``call_model``) and tools in exactly one place
 (``call_tool``): a journal that records and replays those calls wraps these two seams.
+Tool-call ids from the model are untrusted: each turn's calls are re-keyed to distinct ids
+in one place (``locus.agent.call_ids``) before anything sees them, and inside the loop a
+call's approval and result follow its position in the turn, never its id.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from locus.agent.approval import (
     ToolApprovalAnswer,
     approval_payload,
 )
+from locus.agent.call_ids import CallIds
 from locus.agent.output import InvalidOutput, OutputSchema
 from locus.core.events import (
     AgentEvent,
@@ -213,6 +217,7 @@ class AgentRun:
         retries = 0  # validation retries do not use up max_iterations
         last_text: str | None = None
         mcp: MCPToolset | None = None
+        call_ids: CallIds | None = None  # built at the first tool call: text-only runs skip it
         try:
             if config.mcp_servers:
                 mcp = await open_toolset(agent_id, config.mcp_servers, tools)
@@ -245,6 +250,10 @@ class AgentRun:
                         "without a ModelResponse"
                     )
                 message = response.message
+                if message.tool_calls:
+                    if call_ids is None:
+                        call_ids = CallIds(self.messages)
+                    message = call_ids.rekey(message)
                 self.usage = self.usage + response.usage
                 self.messages.append(message)
                 yield ModelResponseEvent(
@@ -328,36 +337,50 @@ class AgentRun:
             if ctx is not None
             else [None] * len(calls)
         )
-        decided = self._approvals(tools, calls)
+        decisions = self._approvals(tools, calls)
+        # Decisions and outcomes follow each call's position in the turn, never its id.
         runs: list[tuple[ToolCall, str | None]] = []
-        for call, key in zip(calls, keys, strict=True):
-            decision = decided.get(call.id)
+        ran: list[int] = []
+        outcomes: list[ToolOutcome | None] = []
+        for position, (call, key, decision) in enumerate(zip(calls, keys, decisions, strict=True)):
             if decision is not None and not decision.approved:
+                outcomes.append(ToolOutcome(decision.message or DEFAULT_REJECTION, True))
                 continue
             if decision is not None and decision.arguments is not None:
                 call = call.model_copy(update={"arguments": decision.arguments})
             runs.append((call, key))
+            ran.append(position)
+            outcomes.append(None)
         results = await _run_calls(tools, runs, parallel)
-        by_id = {call.id: outcome for (call, _), outcome in zip(runs, results, strict=True)}
-        return [
-            by_id[call.id]
-            if call.id in by_id
-            else ToolOutcome(decided[call.id].message or DEFAULT_REJECTION, True)
-            for call in calls
-        ]
+        for position, outcome in zip(ran, results, strict=True):
+            outcomes[position] = outcome
+        return [outcome for outcome in outcomes if outcome is not None]
 
     def _approvals(
         self, tools: Mapping[str, Tool], calls: Sequence[ToolCall]
-    ) -> dict[str, ToolApproval]:
-        """Ask a human about every call that needs approval, all in one pause."""
-        asking = [c for c in calls if (t := tools.get(c.name)) and t.needs_approval(c.arguments)]
+    ) -> list[ToolApproval | None]:
+        """Ask a human about every call that needs approval, all in one pause.
+
+        Returns one entry per call, in order: its decision, or ``None`` when it needs none.
+        Each asked call has its own interrupt (and interrupt id), and its answer is matched
+        to it by position, so two calls can never share a decision.
+        """
+        asking = [
+            position
+            for position, c in enumerate(calls)
+            if (t := tools.get(c.name)) and t.needs_approval(c.arguments)
+        ]
+        decisions: list[ToolApproval | None] = [None] * len(calls)
         if not asking:
-            return {}
+            return decisions
         agent_id = self.agent.config.agent_id
         answers = interrupt_many(
-            [approval_payload(agent_id, c) for c in asking], response_schema=ToolApprovalAnswer
+            [approval_payload(agent_id, calls[p]) for p in asking],
+            response_schema=ToolApprovalAnswer,
         )
-        return {c.id: ToolApproval.of(a) for c, a in zip(asking, answers, strict=True)}
+        for position, answer in zip(asking, answers, strict=True):
+            decisions[position] = ToolApproval.of(answer)
+        return decisions
 
 
 def _output_error(

@@ -193,8 +193,9 @@ class Checkpointer(ABC):
             status: ``"running"``, ``"paused"`` or ``"done"``.
             run: the runtime's bookkeeping (serialized like state values).
             pending: the unanswered interrupts, each ``{"id": str, "node": str, "payload":
-                Any}``; listed by ``list_pending`` while this is the latest checkpoint and
-                ``status`` is ``"paused"``.
+                Any}`` and optionally ``"response_schema"`` (a JSON Schema dict, or
+                ``None``); listed by ``list_pending`` while this is the latest checkpoint
+                and ``status`` is ``"paused"``.
             graph: the graph's name.
             release: also drop the lease, in the same transaction (a worker that pauses
                 or finishes a thread hands it back with its last put).
@@ -259,9 +260,10 @@ class Checkpointer(ABC):
     async def list_pending(self, *, limit: int = 50, cursor: str | None = None) -> PendingPage:
         """List interrupts waiting on paused threads, across threads, newest pause first.
 
-        One row per pending interrupt of each thread whose latest checkpoint is paused.
-        Reads only the inbox rows, never a thread's state. Pages do not skip or repeat rows
-        that existed when the first page was read.
+        One row per pending interrupt of each thread whose latest checkpoint is paused,
+        with the JSON Schema its answer must match (``response_schema``, ``None`` when the
+        interrupt declared none). Reads only the inbox rows, never a thread's state. Pages
+        do not skip or repeat rows that existed when the first page was read.
 
         Args:
             limit: rows per page.

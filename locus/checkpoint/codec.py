@@ -28,6 +28,9 @@ from locus.errors import CheckpointError, CheckpointUsageError
 
 __all__ = ["encode_put", "materialise", "pending_item"]
 
+#: a pending interrupt's response schema, in ``put``'s pending entries and the stored forms
+_SCHEMA = "response_schema"
+
 
 def encode_put(
     thread_id: str,
@@ -68,13 +71,20 @@ def encode_put(
     inbox: list[EncodedPending] = []
     seen: set[str] = set()
     for i, item in enumerate(pending):
-        interrupt_id, node = _check_pending(thread_id, i, item, seen)
+        interrupt_id, node, schema = _check_pending(thread_id, i, item, seen)
         tree = serializer.to_tree(
             item["payload"], root=f"pending[{i}]['payload']", thread_id=thread_id
         )
-        pending_trees.append({"id": interrupt_id, "node": node, "payload": tree})
+        entry = {"id": interrupt_id, "node": node, "payload": tree}
+        extra = {}
+        if schema is not None:
+            entry[_SCHEMA] = extra[_SCHEMA] = serializer.to_tree(
+                schema, root=f"pending[{i}][{_SCHEMA!r}]", thread_id=thread_id
+            )
+        pending_trees.append(entry)
         if status == "paused":
-            inbox.append(EncodedPending(interrupt_id, node, serializer.dump_document(tree)))
+            document = serializer.dump_document(tree, **extra)
+            inbox.append(EncodedPending(interrupt_id, node, document))
     record = serializer.dump_document({"run": run_tree, "pending": pending_trees})
     created_at = time.time()
     return EncodedPut(
@@ -92,7 +102,7 @@ def encode_put(
 
 def _check_pending(
     thread_id: str, i: int, item: Mapping[str, Any], seen: set[str]
-) -> tuple[str, str]:
+) -> tuple[str, str, dict[str, Any] | None]:
     if not isinstance(item, Mapping) or "payload" not in item:
         raise CheckpointUsageError(
             f"pending[{i}] of thread {thread_id!r} must be a mapping with id, node and payload"
@@ -108,7 +118,13 @@ def _check_pending(
             f"pending[{i}] of thread {thread_id!r} repeats interrupt id {interrupt_id!r}"
         )
     seen.add(interrupt_id)
-    return interrupt_id, node
+    schema = item.get(_SCHEMA)
+    if schema is not None and not isinstance(schema, Mapping):
+        raise CheckpointUsageError(
+            f"pending[{i}] of thread {thread_id!r}: {_SCHEMA!r} must be a JSON Schema dict "
+            f"or None, got {type(schema).__name__}"
+        )
+    return interrupt_id, node, None if schema is None else dict(schema)
 
 
 def materialise(thread_id: str, raw: RawCheckpoint) -> StoredCheckpoint:
@@ -146,7 +162,7 @@ def pending_item(row: RawPending) -> PendingItem:
     Raises:
         SchemaVersionError, CheckpointError: as ``materialise``.
     """
-    payload = serializer.decode(
+    document = serializer.decode_document(
         row.payload, what=f"pending interrupt {row.interrupt_id!r}", thread_id=row.thread_id
     )
     return PendingItem(
@@ -154,9 +170,10 @@ def pending_item(row: RawPending) -> PendingItem:
         graph=row.graph,
         node=row.node,
         interrupt_id=row.interrupt_id,
-        payload=payload,
+        payload=document["d"],
         created_at=_utc(row.created_at),
         seq=row.seq,
+        response_schema=document.get(_SCHEMA),
     )
 
 

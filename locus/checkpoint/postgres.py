@@ -23,12 +23,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.postgres_sql import statements
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
-from locus.errors import CheckpointError, CheckpointUsageError
+from locus.errors import CheckpointError, CheckpointUsageError, StoreUnavailableError
 
 __all__ = ["PostgresCheckpointer"]
 
@@ -47,9 +48,14 @@ class PostgresCheckpointer(Checkpointer):
         max_size: the most connections the pool opens.
 
     Raises:
-        CheckpointUsageError: ``schema`` is not a plain identifier.
-        CheckpointError: (from any method) the server cannot be reached or fails, after
-            one retry on a fresh connection.
+        CheckpointUsageError: ``schema`` is not a plain identifier, or ``dsn`` is not a
+            connection string.
+        StoreUnavailableError: (on first use) the server cannot be reached or refuses the
+            connection (wrong port, unknown database, bad credentials); the message carries
+            the server's own reason. Unless the DSN sets ``connect_timeout``, a connection
+            attempt gives up after 5 seconds.
+        CheckpointError: (from any method) the server fails, after one retry on a fresh
+            connection.
     """
 
     def __init__(
@@ -66,6 +72,7 @@ class PostgresCheckpointer(Checkpointer):
             raise CheckpointUsageError(f"schema must be a plain SQL identifier, got {schema!r}")
         self.dsn = dsn
         self.schema = schema
+        self._where, self._timeout = _describe(dsn)
         self._min_size, self._max_size = min_size, max_size
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._sql = statements(schema)
@@ -73,26 +80,53 @@ class PostgresCheckpointer(Checkpointer):
     # --- plumbing ----------------------------------------------------------------------
 
     async def _setup(self) -> None:
-        pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
-            self.dsn,
-            min_size=self._min_size,
-            max_size=self._max_size,
-            kwargs={"autocommit": True, "prepare_threshold": 0},
-            configure=_configure,
-            open=False,
-        )
+        conn = await self._connect_first()
         try:
-            await pool.open(wait=True, timeout=30)
-            async with pool.connection() as conn, conn.transaction():
+            async with conn.transaction():
                 # Serializes concurrent first-time setups; CREATE ... IF NOT EXISTS races.
                 await conn.execute("SELECT pg_advisory_xact_lock(7170420631)")
                 for statement in self._sql["schema"].split(";"):
                     if statement.strip():
                         await conn.execute(statement.encode(), prepare=False)
+        except psycopg.Error as exc:
+            raise CheckpointError(f"PostgreSQL setup failed ({self.schema}): {exc}") from exc
+        finally:
+            await conn.close()
+        pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
+            self.dsn,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            kwargs={**self._connect_kwargs, "prepare_threshold": 0},
+            configure=_configure,
+            open=False,
+        )
+        try:
+            await pool.open(wait=True, timeout=30)
         except (psycopg.Error, TimeoutError) as exc:
             await pool.close()
-            raise CheckpointError(f"PostgreSQL setup failed ({self.schema}): {exc}") from exc
+            raise StoreUnavailableError(
+                f"PostgreSQL at {self._where}: the connection pool could not open ({exc})"
+            ) from exc
         self._pool = pool
+
+    async def _connect_first(self) -> Conn:
+        """One connection made directly, so a wrong DSN fails at once with the server's reason.
+
+        A pool retries a failing connection in the background until its timeout and only
+        logs why; connecting once first turns that into an immediate, explained error.
+        """
+        try:
+            return await psycopg.AsyncConnection.connect(self.dsn, **self._connect_kwargs)
+        except psycopg.Error as exc:
+            reason = str(exc).strip().removeprefix("connection failed: ")
+            raise StoreUnavailableError(
+                f"cannot connect to PostgreSQL at {self._where}: {reason}"
+            ) from exc
+
+    @property
+    def _connect_kwargs(self) -> dict[str, Any]:
+        # libpq waits for the OS's TCP timeout (minutes) unless told; a DSN's own wins
+        return {"autocommit": True, **self._timeout}
 
     async def _close(self) -> None:
         pool, self._pool = self._pool, None
@@ -249,6 +283,29 @@ class PostgresCheckpointer(Checkpointer):
             return int((await self._one(conn, "purge", {"now": now}))[0])
 
         return await self._run("purge expired threads", purge)
+
+
+#: seconds a connection attempt may take when the DSN does not say
+CONNECT_TIMEOUT = 5
+
+
+def _describe(dsn: str) -> tuple[str, dict[str, Any]]:
+    """Where ``dsn`` points, for messages (never its password), and the timeout to add.
+
+    Raises:
+        CheckpointUsageError: ``dsn`` is not a libpq connection string or URL.
+    """
+    try:
+        info = conninfo_to_dict(dsn)
+    except psycopg.Error as exc:
+        raise CheckpointUsageError(
+            f"not a PostgreSQL connection string: {exc}".strip()
+            + " (expected e.g. 'postgresql://user@host:5432/dbname')"
+        ) from exc
+    host = info.get("host") or info.get("hostaddr") or "the default host"
+    where = f"{host}:{info.get('port') or 5432}/{info.get('dbname') or '(default database)'}"
+    timeout = {} if "connect_timeout" in info else {"connect_timeout": CONNECT_TIMEOUT}
+    return where, timeout
 
 
 async def _configure(conn: Conn) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
     "STATUSES",
@@ -26,11 +26,14 @@ STATUSES: frozenset[str] = frozenset({"running", "paused", "done"})
 
 
 class PendingInterrupt(TypedDict):
-    """One unanswered ``interrupt()``: its id, the node that asked, and what it asked with."""
+    """One unanswered ``interrupt()``: its id, the node that asked, what it asked with, and
+    (when the writer gave it) the JSON Schema an answer must match.
+    """
 
     id: str
     node: str
     payload: Any
+    response_schema: NotRequired[dict[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,9 @@ class PendingItem:
         payload: what the node asked with.
         created_at: when the thread paused (UTC).
         seq: the checkpoint that holds the pause.
+        response_schema: the JSON Schema an answer must match, to draw the answer form
+            before anyone answers (a ``tool_approval`` has one); ``None`` when the
+            interrupt declared none.
     """
 
     thread_id: str
@@ -82,6 +88,7 @@ class PendingItem:
     payload: Any
     created_at: dt.datetime
     seq: int
+    response_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +109,11 @@ class PendingPage:
 
 @dataclass(frozen=True, slots=True)
 class EncodedPending:
-    """A pending interrupt ready for the inbox table; ``payload`` is a stored document."""
+    """A pending interrupt ready for the inbox table; ``payload`` is a stored document.
+
+    The document's envelope also carries the interrupt's response schema, so a backend
+    stores one document per row whatever the interrupt declared.
+    """
 
     interrupt_id: str
     node: str

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA_VERSION",
     "decode",
+    "decode_document",
     "describe_path",
     "dump_document",
     "encode",
@@ -290,14 +291,19 @@ def to_tree(value: Any, *, root: str, thread_id: str) -> Any:
         raise _serialization_error(exc, root, thread_id) from None
 
 
-def dump_document(tree: Any) -> bytes:
-    """Wrap an already encoded tree in the versioned envelope and return UTF-8 bytes."""
-    text = _dumps({"v": SCHEMA_VERSION, "d": tree})
+def dump_document(tree: Any, **extra: Any) -> bytes:
+    """Wrap an already encoded tree in the versioned envelope and return UTF-8 bytes.
+
+    ``extra`` adds envelope fields beside ``d`` (each an already encoded tree); a reader
+    that does not know a field ignores it, so adding one needs no new schema version.
+    """
+    doc = {"v": SCHEMA_VERSION, "d": tree, **extra} if extra else {"v": SCHEMA_VERSION, "d": tree}
+    text = _dumps(doc)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate in some string: the ASCII form escapes it and loads back intact.
-        return _dumps_ascii({"v": SCHEMA_VERSION, "d": tree}).encode("ascii")
+        return _dumps_ascii(doc).encode("ascii")
 
 
 def _serialization_error(exc: _Unsupported, root: str, thread_id: str) -> StateSerializationError:
@@ -364,6 +370,27 @@ def _object_hook(obj: dict[str, Any]) -> Any:
     return decoder(obj)
 
 
+def decode_document(data: bytes, *, what: str, thread_id: str) -> dict[str, Any]:
+    """Load a whole envelope (``v``, ``d`` and any extra fields); see ``decode``.
+
+    Raises:
+        SchemaVersionError, CheckpointError: as ``decode``.
+    """
+    try:
+        doc = json.loads(data, object_hook=_object_hook)
+    except (_BadTag, ValueError, TypeError, KeyError, IndexError) as exc:
+        version = _peek_version(data)
+        if version is not None and version != SCHEMA_VERSION:
+            raise _version_error(version, what, thread_id) from None
+        raise CheckpointError(f"cannot load {what} of thread {thread_id!r}: {exc}") from exc
+    if type(doc) is not dict or "v" not in doc or "d" not in doc:
+        raise CheckpointError(f"cannot load {what} of thread {thread_id!r}: not a locus record")
+    if doc["v"] != SCHEMA_VERSION:
+        raise _version_error(doc["v"], what, thread_id)
+    envelope: dict[str, Any] = doc
+    return envelope
+
+
 def decode(data: bytes, *, what: str, thread_id: str) -> Any:
     """Load a document written by ``encode`` and restore every tagged value to its type.
 
@@ -377,18 +404,7 @@ def decode(data: bytes, *, what: str, thread_id: str) -> Any:
         CheckpointError: the document is damaged, or names a class that cannot be imported
             any more (the message names the thread, the value and the cause).
     """
-    try:
-        doc = json.loads(data, object_hook=_object_hook)
-    except (_BadTag, ValueError, TypeError, KeyError, IndexError) as exc:
-        version = _peek_version(data)
-        if version is not None and version != SCHEMA_VERSION:
-            raise _version_error(version, what, thread_id) from None
-        raise CheckpointError(f"cannot load {what} of thread {thread_id!r}: {exc}") from exc
-    if type(doc) is not dict or "v" not in doc or "d" not in doc:
-        raise CheckpointError(f"cannot load {what} of thread {thread_id!r}: not a locus record")
-    if doc["v"] != SCHEMA_VERSION:
-        raise _version_error(doc["v"], what, thread_id)
-    return doc["d"]
+    return decode_document(data, what=what, thread_id=thread_id)["d"]
 
 
 def _peek_version(data: bytes) -> Any:

@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 from locus.checkpoint.sqlite_writer import WriteThread
-from locus.errors import CheckpointError
+from locus.errors import CheckpointError, StoreUnavailableError
 
 __all__ = ["SQLiteCheckpointer"]
 
@@ -74,6 +74,27 @@ CREATE TABLE IF NOT EXISTS locus_pending (
 CREATE INDEX IF NOT EXISTS locus_pending_thread ON locus_pending (thread_id);
 """
 
+
+def _make_parent(path: str) -> None:
+    """Create the directories above the database file that do not exist yet.
+
+    Raises:
+        StoreUnavailableError: naming the directory that cannot be created, and why.
+    """
+    if path in ("", ":memory:"):
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(parent):
+        return
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailableError(
+            f"cannot create the directory {parent!r} for the SQLite database {path!r}: "
+            f"{exc.strerror or exc}"
+        ) from exc
+
+
 _BLOBS_FOR = """
 SELECT j.key, b.data FROM json_each(?) AS j
 LEFT JOIN locus_blobs AS b ON b.thread_id = ? AND b.key = j.key AND b.version = j.value
@@ -84,7 +105,8 @@ class SQLiteCheckpointer(Checkpointer):
     """Stores threads in one SQLite file (created if missing), shared safely by processes.
 
     Args:
-        path: the database file.
+        path: the database file. It is created on first use, and so are missing parent
+            directories (``SQLiteCheckpointer(".locus/threads.db")`` just works).
         ttl_seconds: see ``Checkpointer``.
         synchronous: the durability of checkpoint writes: ``"FULL"`` (default, survives
             power loss) or ``"NORMAL"`` (survives process crashes; a power cut may lose
@@ -92,8 +114,10 @@ class SQLiteCheckpointer(Checkpointer):
         busy_timeout: seconds to wait for another process's write lock before failing.
 
     Raises:
-        CheckpointError: (from any method) the file cannot be opened, or stays locked
-            by another process longer than ``busy_timeout``.
+        StoreUnavailableError: (on first use) the file, or a missing parent directory,
+            cannot be created or opened; the message names which.
+        CheckpointError: (from any method) the file stays locked by another process longer
+            than ``busy_timeout``, or SQLite fails.
     """
 
     def __init__(
@@ -137,8 +161,15 @@ class SQLiteCheckpointer(Checkpointer):
             raise CheckpointError(f"SQLite failed to {what} ({self.path}): {exc}") from exc
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
+        _make_parent(self.path)
+        try:
+            con = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailableError(
+                f"cannot open the SQLite database {self.path!r}: {exc} (is it a directory, "
+                "or a file this process may not read and write?)"
+            ) from exc
         con.executescript(_SCHEMA)
         return con
 

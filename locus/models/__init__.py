@@ -9,6 +9,7 @@ from locus.models.base import (
     TextDelta,
     ToolSpec,
 )
+from locus.models.env import from_env
 from locus.models.guard import check_allow_model_requests, set_allow_model_requests
 from locus.models.mock import MockInfo, MockModel, tool_call
 from locus.models.registry import available_providers, infer_model
@@ -25,6 +26,7 @@ __all__ = [
     "ToolSpec",
     "available_providers",
     "check_allow_model_requests",
+    "from_env",
     "infer_model",
     "set_allow_model_requests",
     "tool_call",

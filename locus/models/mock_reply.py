@@ -1,10 +1,18 @@
 """What the default ``MockModel`` says: deterministic, derived from the request alone.
 
 * With no tool result since the last user message, when the request offers tools and the
-  last user message names some of them (as whole words), the reply calls those tools, in
-  the order they are named, with arguments built from each tool's JSON Schema (required
-  parameters only: the first ``enum`` value, ``"mock"`` for strings, ``1`` for numbers,
-  ``true`` for booleans, ``[]`` for arrays, nested objects likewise).
+  last user message names some of them, the reply calls those tools, in the order they are
+  named. A tool is named by its whole name (``issue_refund``) or by the last word of it, in
+  any case (``Refund`` names ``issue_refund``, ``weather`` names ``get_weather``); only
+  whole words count.
+* Each call's arguments are built from the tool's JSON Schema, required parameters only.
+  Numbers in the last user message (``42``, ``$150``, ``9,000``, ``12.5``) go, in the order
+  they appear, to the number parameters (``integer``, ``number``) and to the string
+  parameters named like an id (``id``, ``order_id``, ``orderId``), in the schema's order:
+  ``"Refund order 42 for $150"`` gives ``issue_refund(order_id="42", amount=150)``. Every
+  other parameter, and any left over when the numbers run out, gets a fixed example: its
+  ``const``, first ``enum`` value or ``default``, else ``"mock"`` for strings, ``1`` for
+  numbers, ``true`` for booleans, ``[]`` for arrays, nested objects likewise.
 * After tool results, it reports them: ``Mock reply 1a2b3c4d: tool results: name -> ...``.
 * Otherwise it acknowledges the last user message:
   ``Mock reply 1a2b3c4d to: "<the message, clipped>"``.
@@ -31,6 +39,11 @@ from locus.models.base import ModelRequest, ToolSpec
 __all__ = ["count_tokens", "default_reply", "split_chunks", "usage_for"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+#: A number as people write one: ``42``, ``150``, ``9,000``, ``12.5`` (after ``$`` or ``#`` too).
+#: Longer digit runs (no argument's number, and past int()'s digit limit) are skipped.
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?(?!\w)")
+#: A parameter named like an identifier: ``id``, ``order_id``, ``orderId``, ``ORDER_ID``.
+_ID_NAME = re.compile(r"(?:^|_)(?:id|Id|ID)$|[a-z0-9](?:Id|ID)$")
 _WORD = re.compile(r"\S+\s*")
 _CLIP = 80
 _MESSAGE_OVERHEAD = 4
@@ -101,23 +114,83 @@ def _digest(request: ModelRequest) -> str:
 def _mentioned_tool_calls(tools: tuple[ToolSpec, ...], text: str, tag: str) -> tuple[ToolCall, ...]:
     found: list[tuple[int, ToolSpec]] = []
     for spec in tools:
-        match = re.search(rf"(?<![\w-]){re.escape(spec.name)}(?![\w-])", text)
-        if match:
-            found.append((match.start(), spec))
+        position = _mention(spec.name, text)
+        if position is not None:
+            found.append((position, spec))
     found.sort(key=lambda item: item[0])
+    numbers = _numbers(text)
     return tuple(
         ToolCall(
             id=f"call_{tag}_{i}",
             name=spec.name,
-            arguments=_example_arguments(spec.parameters),
+            arguments=_example_arguments(spec.parameters, numbers),
         )
         for i, (_, spec) in enumerate(found)
     )
 
 
-def _example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
-    value = _example(schema, schema.get("$defs", {}), depth=0)
-    return value if isinstance(value, dict) else {}
+def _mention(name: str, text: str) -> int | None:
+    """Where ``text`` first names the tool ``name``: whole, or by its last word."""
+    match = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)
+    if match:
+        return match.start()
+    words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)
+    if len(words) < 2:
+        return None
+    match = re.search(rf"(?<![\w-]){re.escape(words[-1])}(?![\w-])", text, re.IGNORECASE)
+    return match.start() if match else None
+
+
+def _numbers(text: str) -> list[tuple[str, str]]:
+    """The numbers in ``text``, in order: (whole part without separators, fraction)."""
+    return [(whole.replace(",", ""), fraction) for whole, fraction in _NUMBER.findall(text)]
+
+
+def _example_arguments(schema: dict[str, Any], numbers: list[tuple[str, str]]) -> dict[str, Any]:
+    defs = schema.get("$defs", {})
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        value = _example(schema, defs, depth=0)
+        return value if isinstance(value, dict) else {}
+    unused = iter(numbers)
+    arguments: dict[str, Any] = {}
+    for name in schema.get("required", ()):
+        prop = properties.get(name, {})
+        value = _example(prop, defs, depth=1)
+        kind = _open_kind(prop, defs)
+        number = None
+        if kind in ("integer", "number") or (kind == "string" and _ID_NAME.search(str(name))):
+            number = next(unused, None)
+        if number is not None:
+            whole, fraction = number
+            if kind == "integer":
+                value = int(whole)
+            elif kind == "number":
+                value = float(whole + fraction)
+            else:
+                value = whole + fraction
+        arguments[name] = value
+    return arguments
+
+
+def _open_kind(schema: Any, defs: dict[str, Any]) -> str | None:
+    """The JSON type of a parameter with no fixed choices (``const``, ``enum``, ``default``)."""
+    for _ in range(8):
+        if not isinstance(schema, dict) or {"const", "enum", "default"} & schema.keys():
+            return None
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            schema = defs.get(ref.removeprefix("#/$defs/"))
+            continue
+        options = [o for key in ("anyOf", "oneOf") for o in schema.get(key, ()) if not _is_null(o)]
+        if options:
+            schema = options[0]
+            continue
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), None)
+        return kind if isinstance(kind, str) else None
+    return None
 
 
 def _example(schema: Any, defs: dict[str, Any], depth: int) -> Any:

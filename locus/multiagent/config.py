@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from locus.checkpoint import Checkpointer
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "DEFAULT_MAX_STEPS", "GraphConfig"]
 
@@ -28,5 +31,5 @@ class GraphConfig:
     interrupt_before: list[str] = field(default_factory=list)
     interrupt_after: list[str] = field(default_factory=list)
     max_steps: int = DEFAULT_MAX_STEPS
-    checkpointer: Any = None
+    checkpointer: Checkpointer | None = None
     lease_seconds: float = DEFAULT_LEASE_SECONDS

@@ -73,7 +73,7 @@ class ThreadState:
 
 
 def _thread_state(stored: StoredCheckpoint) -> ThreadState:
-    rs = RunState.from_marker(stored.run, paused=False)
+    rs = RunState.from_marker(stored.run, paused=False, thread_id=stored.thread_id)
     return ThreadState(
         thread_id=stored.thread_id,
         values=stored.values,
@@ -146,7 +146,10 @@ class _Saver:
             changes={k: values[k] for k in keys if k in values},
             status=status,
             run=run,
-            pending=[{"id": p.id, "node": p.node, "payload": p.payload} for p in rs.pending]
+            pending=[
+                {"id": p.id, "node": p.node, "payload": p.payload, "response_schema": p.schema}
+                for p in rs.pending
+            ]
             if rs.kind is not None
             else [],
             graph=self.graph,
@@ -185,7 +188,7 @@ async def execute_thread(
         ThreadNotFoundError, NothingToResumeError, MissingResumeError: nothing to resume.
         InvalidInputError: a new run asked of a thread that is paused or mid-run.
     """
-    checkpointer: Checkpointer = graph.config.checkpointer
+    checkpointer = graph._checkpointer()
     lease = float(graph.config.lease_seconds)
     if thread_id is None:
         if not isinstance(inputs, Mapping):
@@ -247,11 +250,11 @@ async def _dispatch(
         saver.dirty.update(k for k in update if not k.startswith("__"))
     answering = command.has_resume or command.goto is not None
     if stored.status == "running" and not answering:
-        rs = RunState.from_marker(stored.run, paused=False)
+        rs = RunState.from_marker(stored.run, paused=False, thread_id=stored.thread_id)
         return await run.resume_running(values, rs)
     if stored.status != "paused":
         raise _not_paused(thread_id, stored, command)
-    rs = RunState.from_marker(stored.run)
+    rs = RunState.from_marker(stored.run, thread_id=thread_id)
     if not answering:
         raise MissingResumeError(
             f"thread {thread_id!r} is paused at "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from locus.core.command import Command
 from locus.errors import (
@@ -11,6 +12,7 @@ from locus.errors import (
     GraphDefinitionError,
     InvalidInputError,
     NothingToResumeError,
+    SyncInEventLoopError,
 )
 from locus.multiagent.config import GraphConfig
 from locus.multiagent.plan import (
@@ -27,6 +29,7 @@ from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
 
 if TYPE_CHECKING:
+    from locus.checkpoint import Checkpointer
     from locus.multiagent.durable import ThreadState
 
 __all__ = ["END", "START", "StateGraph"]
@@ -51,7 +54,12 @@ class StateGraph:
         reducers: per-key functions ``(old, new) -> merged`` (e.g. ``operator.add`` for a
             list of messages); a key with a reducer may be written by several nodes in one
             step, and every write to it goes through the reducer.
-        checkpointer: where runs are stored by ``thread_id`` (``locus.checkpoint``).
+        checkpointer: where runs are stored by ``thread_id``: a ``Checkpointer`` from
+            ``locus.checkpoint`` (or your own subclass of it).
+
+    Raises:
+        GraphDefinitionError: a reducer is not callable.
+        ConfigurationError: ``checkpointer`` is not a ``Checkpointer``.
     """
 
     def __init__(
@@ -59,10 +67,10 @@ class StateGraph:
         name: str | None = None,
         *,
         reducers: Mapping[str, Callable[[Any, Any], Any]] | None = None,
-        checkpointer: Any = None,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self.name = name or "graph"
-        self.config = GraphConfig(checkpointer=checkpointer)
+        self.config = GraphConfig(checkpointer=_checked_checkpointer(self.name, checkpointer))
         self._nodes: dict[str, NodeSpec] = {}
         self._edges: list[tuple[str, str]] = []
         self._routers: list[Router] = []
@@ -82,6 +90,16 @@ class StateGraph:
     def nodes(self) -> list[str]:
         """Node names in the order they were added."""
         return list(self._nodes)
+
+    @property
+    def checkpointer(self) -> Checkpointer | None:
+        """Where this graph stores its threads, or ``None`` for snapshot-only runs.
+
+        Read-only: set it with ``StateGraph(checkpointer=...)`` or
+        ``compile(checkpointer=...)``. Use it for the store's own methods, such as the
+        inbox: ``await graph.checkpointer.list_pending()``.
+        """
+        return self.config.checkpointer
 
     def add_node(self, name: str, fn: NodeFn) -> StateGraph:
         """Add a node. Returns the graph, so calls can be chained.
@@ -154,12 +172,13 @@ class StateGraph:
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
         max_steps: int | None = None,
-        checkpointer: Any = None,
+        checkpointer: Checkpointer | None = None,
     ) -> StateGraph:
         """Validate the graph now and set run options. Returns the graph itself.
 
         Raises:
             GraphDefinitionError: naming the edge, node or breakpoint at fault.
+            ConfigurationError: ``checkpointer`` is not a ``Checkpointer``.
         """
         if interrupt_before is not None:
             self.config.interrupt_before = list(interrupt_before)
@@ -168,7 +187,7 @@ class StateGraph:
         if max_steps is not None:
             self.config.max_steps = max_steps
         if checkpointer is not None:
-            self.config.checkpointer = checkpointer
+            self.config.checkpointer = _checked_checkpointer(self.name, checkpointer)
         self._prepare()
         return self
 
@@ -219,10 +238,23 @@ class StateGraph:
     def execute_sync(
         self, inputs: Mapping[str, Any] | Command | None = None, *, thread_id: str | None = None
     ) -> GraphResult:
-        """``execute`` for code that has no event loop running."""
+        """``execute`` for code that has no event loop running.
+
+        Raises:
+            SyncInEventLoopError: called from inside a running event loop (a notebook, an
+                async web handler); ``await graph.execute(...)`` there instead.
+            Everything ``execute`` raises.
+        """
         import asyncio
 
-        return asyncio.run(self.execute(inputs, thread_id=thread_id))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.execute(inputs, thread_id=thread_id))
+        raise SyncInEventLoopError(
+            f"graph {self.name!r}: execute_sync() cannot run inside a running event loop; "
+            "use `await graph.execute(...)` there instead"
+        )
 
     async def stream(
         self, inputs: Mapping[str, Any] | Command | None = None, *, thread_id: str | None = None
@@ -285,12 +317,14 @@ class StateGraph:
 
         return await thread_history(self._checkpointer(), thread_id, limit)
 
-    def _checkpointer(self) -> Any:
-        if self.config.checkpointer is None:
+    def _checkpointer(self) -> Checkpointer:
+        checkpointer = self.config.checkpointer
+        if checkpointer is None:
             raise ConfigurationError(
                 f"graph {self.name!r} has no checkpointer; pass StateGraph(checkpointer=...)"
             )
-        return self.config.checkpointer
+        _checked_checkpointer(self.name, checkpointer)
+        return checkpointer
 
     async def _execute(
         self,
@@ -307,6 +341,8 @@ class StateGraph:
                     f"graph {self.name!r}: thread_id={thread_id!r} needs a checkpointer; "
                     "pass StateGraph(checkpointer=...) or compile(checkpointer=...)"
                 )
+            # config.checkpointer is a plain attribute, so check it again where it is used
+            _checked_checkpointer(self.name, checkpointer)
             from locus.multiagent.durable import execute_thread
 
             return await execute_thread(
@@ -329,6 +365,26 @@ class StateGraph:
                 "graph.execute(Command(update=snapshot, resume=answer))"
             )
         return await run.start(dict(inputs))
+
+
+def _checked_checkpointer(graph: str, checkpointer: Any) -> Checkpointer | None:
+    """``checkpointer`` itself when it is ``None`` or a ``Checkpointer``.
+
+    Raises:
+        ConfigurationError: naming the parameter and the type it got.
+    """
+    if checkpointer is None:
+        return None
+    # An instance of Checkpointer exists only once its module was imported, so a graph
+    # without a checkpointer never pays for importing locus.checkpoint.
+    base = sys.modules.get("locus.checkpoint.base")
+    if base is None or not isinstance(checkpointer, base.Checkpointer):
+        raise ConfigurationError(
+            f"graph {graph!r}: checkpointer= must be a locus.checkpoint.Checkpointer (for "
+            f"example SQLiteCheckpointer('locus.db')), got {type(checkpointer).__name__} "
+            f"{checkpointer!r:.60}"
+        )
+    return cast("Checkpointer", checkpointer)
 
 
 def _from_snapshot(command: Command) -> tuple[dict[str, Any], RunState]:

@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from locus.core.interrupt import Interrupt, InterruptState
-from locus.errors import InvalidInputError, NothingToResumeError
+from locus.errors import (
+    CheckpointError,
+    InvalidInputError,
+    NothingToResumeError,
+    SchemaVersionError,
+)
 
 __all__ = [
     "MARKER_VERSION",
@@ -112,26 +117,36 @@ class RunState:
         }
 
     @classmethod
-    def from_marker(cls, marker: Any, *, paused: bool = True) -> RunState:
+    def from_marker(
+        cls, marker: Any, *, paused: bool = True, thread_id: str | None = None
+    ) -> RunState:
         """Rebuild a run from its marker.
 
         Args:
             marker: the data ``to_marker`` produced (possibly after a JSON round trip).
             paused: require the marker to record a pause (the default, for resumes).
+            thread_id: the stored thread the marker was read from; ``None`` for a snapshot
+                the caller passed in ``Command(update=...)``. Errors name where it came from.
 
         Raises:
             NothingToResumeError: when ``paused`` and the marker records no pause.
-            InvalidInputError: when the marker is malformed or of an unknown version.
+            SchemaVersionError: the marker was written with a version this release cannot
+                read (a snapshot or thread from another release of locus).
+            InvalidInputError: a snapshot's marker is malformed.
+            CheckpointError: a stored thread's marker is malformed.
         """
+        where = (
+            f"the snapshot's {PAUSE_KEY!r} entry"
+            if thread_id is None
+            else f"the stored run of thread {thread_id!r}"
+        )
         if not isinstance(marker, dict):
-            raise InvalidInputError(
-                f"the snapshot's {PAUSE_KEY!r} entry must be a dict, got {type(marker).__name__}"
-            )
+            raise _malformed(thread_id, f"{where} must be a dict, got {type(marker).__name__}")
         version = marker.get("version")
         if version != MARKER_VERSION:
-            raise InvalidInputError(
-                f"the snapshot's {PAUSE_KEY!r} entry has version {version!r}; this release "
-                f"reads version {MARKER_VERSION}"
+            raise SchemaVersionError(
+                f"{where} has run-marker version {version!r}; this release of locus reads "
+                f"version {MARKER_VERSION}. Resume it with the release that paused it"
             )
         try:
             arrived, done, answers = marker["arrived"], marker["done"], marker["answers"]
@@ -162,13 +177,10 @@ class RunState:
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InvalidInputError(
-                f"the snapshot's {PAUSE_KEY!r} entry is malformed ({exc!r}); pass "
-                "result.final_state back unchanged apart from your own state keys"
-            ) from exc
+            raise _malformed(thread_id, f"{where} is malformed ({exc!r})") from exc
         if paused and (state.kind is None or not state.pending):
             raise NothingToResumeError(
-                "the snapshot records no pending interrupt, so there is nothing to resume"
+                f"{where} records no pending interrupt, so there is nothing to resume"
             )
         return state
 
@@ -179,3 +191,11 @@ class RunState:
         for srcs in self.arrived.values():
             names.update(srcs)
         return names
+
+
+def _malformed(thread_id: str | None, problem: str) -> Exception:
+    if thread_id is None:
+        return InvalidInputError(
+            f"{problem}; pass result.final_state back unchanged apart from your own state keys"
+        )
+    return CheckpointError(f"{problem}; the stored record is damaged")

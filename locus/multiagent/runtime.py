@@ -32,6 +32,7 @@ from locus.errors import (
     LocusError,
     MissingResumeError,
     NodeExecutionError,
+    ReducerError,
     ResumeTargetError,
     StateConflictError,
     UnknownInterruptError,
@@ -347,11 +348,31 @@ class Execution:
                 written.update(update)
             return
         writers: dict[str, str] = {}
+        # merged first, applied last: a reducer that raises leaves ``values`` as it was
+        merged: dict[str, Any] = {}
         for node, update in updates:
             for key, value in update.items():
                 reducer = reducers.get(key)
                 if reducer is not None:
-                    values[key] = reducer(values[key], value) if key in values else value
+                    if key in merged:
+                        old = merged[key]
+                    elif key in values:
+                        old = values[key]
+                    else:
+                        merged[key] = value
+                        written.add(key)
+                        continue
+                    try:
+                        merged[key] = reducer(old, value)
+                    except Exception as exc:
+                        raise ReducerError(
+                            f"the reducer for state key {key!r} raised {type(exc).__name__}: "
+                            f"{exc} while merging the update of node {node!r} in step {step} "
+                            f"of graph {self.plan.name!r}; nothing of this step was applied "
+                            "and the state before it is attached as .state",
+                            node=node,
+                            state=dict(values),
+                        ) from exc
                 else:
                     other = writers.get(key)
                     if other is not None:
@@ -363,8 +384,9 @@ class Execution:
                             state=dict(values),
                         )
                     writers[key] = node
-                    values[key] = value
+                    merged[key] = value
                 written.add(key)
+        values.update(merged)
 
     async def _next_frontier(
         self,

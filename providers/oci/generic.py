@@ -141,6 +141,13 @@ class _PartialCall:
     name: str = ""
     arguments: list[str] = field(default_factory=list)
 
+    def is_whole(self) -> bool:
+        """Whether the arguments so far already form a complete JSON object."""
+        try:
+            return isinstance(json.loads("".join(self.arguments)), dict)
+        except json.JSONDecodeError:
+            return False
+
 
 @dataclass
 class GenericStream:
@@ -148,7 +155,9 @@ class GenericStream:
 
     An event carries ``message.content`` text parts, ``message.toolCalls`` fragments,
     ``finishReason`` and, last, ``usage``. A tool-call fragment with a new ``id`` starts
-    a call; fragments without one continue the latest call.
+    a call; fragments without one continue the latest call. A fragment with arguments
+    whose ``id`` names a call that is already whole starts a new call too: some servers
+    give every call of a turn the same id (the agent loop re-keys them).
     """
 
     model_name: str
@@ -177,7 +186,11 @@ class GenericStream:
 
     def _add_call_fragment(self, fragment: dict[str, Any]) -> None:
         call_id = fragment.get("id")
-        known = next((call for call in self._calls if call_id and call.id == call_id), None)
+        known = next(
+            (call for call in reversed(self._calls) if call_id and call.id == call_id), None
+        )
+        if known is not None and fragment.get("arguments") and known.is_whole():
+            known = None
         if known is None and (call_id or not self._calls):
             known = _PartialCall(id=call_id or f"call_{len(self._calls)}")
             self._calls.append(known)

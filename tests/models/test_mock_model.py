@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -202,6 +203,80 @@ async def test_tool_named_only_as_part_of_a_word_is_not_called() -> None:
     response = await MockModel().request(req)
 
     assert response.message.tool_calls == ()
+
+
+def refund_spec(**extra: Any) -> ToolSpec:
+    properties = {"order_id": {"type": "string"}, "amount": {"type": "integer"}, **extra}
+    return ToolSpec(
+        name="issue_refund",
+        parameters={"type": "object", "properties": properties, "required": list(properties)},
+    )
+
+
+async def test_numbers_in_the_prompt_become_the_id_and_number_arguments() -> None:
+    req = request(Message.user("Refund order 42 for $150"), tools=(refund_spec(),))
+
+    response = await MockModel().request(req)
+
+    (call,) = response.message.tool_calls
+    assert (call.name, call.arguments) == ("issue_refund", {"order_id": "42", "amount": 150})
+
+
+async def test_a_tool_is_named_by_the_last_word_of_its_name_in_any_case() -> None:
+    weather = ToolSpec(name="get_weather")
+    lookup = ToolSpec(name="lookupOrder")
+    req = request(Message.user("Weather first; then the ORDER."), tools=(lookup, weather))
+
+    response = await MockModel().request(req)
+
+    assert [c.name for c in response.message.tool_calls] == ["get_weather", "lookupOrder"]
+
+
+async def test_prompt_numbers_keep_separators_fractions_and_fixed_choices_apart() -> None:
+    spec = refund_spec(
+        rate={"type": "number"},
+        currency={"enum": ["usd", "eur"]},
+        paid={"type": "string"},
+        customerId={"anyOf": [{"type": "string"}, {"type": "null"}]},
+        count={"type": "integer"},
+    )
+    req = request(Message.user("refund #17 of $9,000.50 at 2.5 for 88, v3.2"), tools=(spec,))
+
+    response = await MockModel().request(req)
+
+    (call,) = response.message.tool_calls
+    assert call.arguments == {
+        "order_id": "17",
+        "amount": 9000,
+        "rate": 2.5,
+        "currency": "usd",
+        "paid": "mock",
+        "customerId": "88",
+        "count": 1,  # the numbers ran out ("v3.2" is a version, not a number)
+    }
+
+
+async def test_refund_without_an_amount_uses_the_fixed_example() -> None:
+    req = request(Message.user("Refund order 42"), tools=(refund_spec(),))
+
+    response = await MockModel().request(req)
+
+    assert response.message.tool_calls[0].arguments == {"order_id": "42", "amount": 1}
+
+
+@given(st.text(alphabet="0123456789,.$# aZ_-", max_size=60))
+def test_any_prompt_gives_refund_arguments_the_tool_accepts(text: str) -> None:
+    @tool
+    def issue_refund(order_id: str, amount: int, rate: float) -> str:
+        """Refund."""
+        return "ok"
+
+    req = request(Message.user("refund " + text + " " + "9" * 5000), tools=(issue_refund.spec,))
+
+    response = asyncio.run(MockModel().request(req))
+
+    (call,) = response.message.tool_calls
+    issue_refund.validate(call.arguments)
 
 
 # --- scripted mode ------------------------------------------------------------------------

@@ -18,7 +18,10 @@ from locus.errors import (
     MissingResumeError,
     NodeExecutionError,
     NothingToResumeError,
+    ReducerError,
     ResumeTargetError,
+    SchemaVersionError,
+    SyncInEventLoopError,
     UnknownInterruptError,
 )
 from locus.multiagent import END, START, StateGraph
@@ -98,8 +101,67 @@ async def test_inputs_of_the_wrong_type_are_refused() -> None:
 
 
 async def test_malformed_snapshot_marker_is_refused() -> None:
-    with pytest.raises(InvalidInputError, match="version"):
-        await asking_graph().execute(Command(update={PAUSE_KEY: {"version": 99}}, resume=1))
+    with pytest.raises(InvalidInputError, match="malformed"):
+        await asking_graph().execute(Command(update={PAUSE_KEY: {"version": 1}}, resume=1))
+
+
+async def test_snapshot_of_another_marker_version_is_a_schema_version_error() -> None:
+    ran: list[str] = []
+    graph = StateGraph("asking")
+    graph.add_node("ask", lambda s: ran.append("ask") or {"answer": interrupt("?")})
+    graph.add_edge(START, "ask").add_edge("ask", END)
+    paused = await graph.execute({"ticket": "T-1"})
+    ran.clear()
+    snapshot = dict(paused.final_state)
+    snapshot[PAUSE_KEY] = {**snapshot[PAUSE_KEY], "version": 99}
+    with pytest.raises(SchemaVersionError, match=r"snapshot's '_locus_pause' entry.*version 99"):
+        await graph.execute(Command(update=snapshot, resume=1))
+    assert ran == []
+
+
+async def test_reducer_that_raises_is_a_reducer_error_naming_key_and_node() -> None:
+    def concat(old: list[str], new: list[str]) -> list[str]:
+        return old + new  # a str from a node makes this raise TypeError
+
+    graph = StateGraph("tags", reducers={"tags": concat})
+    graph.add_node("a", lambda s: {"tags": ["a"], "seen_a": True})
+    graph.add_node("b", lambda s: {"tags": "b"})
+    graph.add_edge(START, "a").add_edge(START, "b").add_edge("a", END).add_edge("b", END)
+    with pytest.raises(ReducerError, match=r"key 'tags'.*node 'b'") as info:
+        await graph.execute({"tags": ["start"]})
+    assert info.value.node == "b"
+    assert info.value.state == {"tags": ["start"]}  # nothing of the failed step applied
+    assert isinstance(info.value.__cause__, TypeError)
+
+
+def test_checkpointer_that_is_not_a_checkpointer_is_refused_at_construction() -> None:
+    with pytest.raises(ConfigurationError, match=r"checkpointer=.*got int 42"):
+        StateGraph("g", checkpointer=42)  # type: ignore[arg-type]
+    graph = StateGraph("g")
+    graph.add_node("a", lambda s: None).add_edge(START, "a").add_edge("a", END)
+    with pytest.raises(ConfigurationError, match=r"checkpointer=.*got str"):
+        graph.compile(checkpointer="locus.db")  # type: ignore[arg-type]
+    assert graph.checkpointer is None
+
+
+async def test_checkpointer_set_on_config_later_is_refused_before_anything_runs() -> None:
+    ran: list[str] = []
+    graph = StateGraph("g")
+    graph.add_node("a", lambda s: ran.append("a")).add_edge(START, "a").add_edge("a", END)
+    graph.config.checkpointer = object()  # type: ignore[assignment]
+    with pytest.raises(ConfigurationError, match=r"checkpointer= must be"):
+        await graph.execute({}, thread_id="t")
+    assert ran == []
+
+
+async def test_execute_sync_inside_a_running_loop_says_to_await_execute() -> None:
+    graph = asking_graph()
+    with pytest.raises(SyncInEventLoopError, match=r"await graph\.execute"):
+        graph.execute_sync({})
+
+
+def test_execute_sync_runs_without_a_loop() -> None:
+    assert asking_graph().execute_sync({}).is_interrupted
 
 
 def test_duplicate_node_name_fails_at_build_time() -> None:

@@ -146,3 +146,16 @@ async def test_graph_can_be_extended_after_a_run() -> None:
     graph.add_edge("late", "missing")
     with pytest.raises(GraphDefinitionError, match="'missing'"):
         await graph.execute({})
+
+
+def test_graph_checkpointer_is_public_and_read_only() -> None:
+    from locus.checkpoint import MemoryCheckpointer
+
+    store = MemoryCheckpointer()
+    graph = StateGraph("g", checkpointer=store)
+    assert graph.checkpointer is store
+    with pytest.raises(AttributeError):
+        graph.checkpointer = MemoryCheckpointer()  # type: ignore[misc]
+    other = MemoryCheckpointer()
+    graph.add_node("a", lambda s: None).add_edge(START, "a").add_edge("a", END)
+    assert graph.compile(checkpointer=other).checkpointer is other
