@@ -12,6 +12,7 @@ Sections:
 1. The server's tools, as the agent sees them
 2. A read-only lookup runs; the cancellation pauses; a person approves; it runs once
 3. Rejected: the model reads the reviewer's message instead of a result
+4. Outside a graph: the run stops with its pending approval and a JSON state to resume
 
 Needs the mcp SDK: pip install 'locus[mcp]'. Runs offline with the mock model.
 Run: python examples/10_mcp_tools.py
@@ -164,10 +165,28 @@ async def section_3() -> None:
     print("cancellations on the server:", CANCELLED_LOG.read_text().splitlines())
 
 
+# %% 4. Outside a graph ---------------------------------------------------------------------
+
+
+async def section_4() -> None:
+    print()
+    print("== 4. Outside a graph (a chat backend)")
+    paused = await AGENT.arun("Please cancel order A-101.")
+    [pending] = paused.pending_approvals
+    print(f"stopped ({paused.stop_reason}): {pending.tool}({pending.arguments}) waits")
+    assert paused.state is not None
+    saved = paused.state.to_json()  # store it; resume later, in any process
+    done = await AGENT.resume(saved, approvals={pending.call_id: True})
+    print("reply:", done.text)
+    # every run starts its own server process, so A-101 could be cancelled once more
+    print("the server's last log line:", CANCELLED_LOG.read_text().splitlines()[-1])
+
+
 async def main() -> None:
     await section_1()
     await section_2()
     await section_3()
+    await section_4()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   ├── MissingResumeError          a pending interrupt() got no answer
     │   ├── ResumeTargetError           the pause names a node this graph does not have
     │   ├── InvalidResumeValueError     an answer that fails the interrupt's response schema
+    │   ├── InvalidAgentStateError      a saved agent run state is malformed or another agent's
     │   ├── ThreadNotFoundError         no stored thread with that id
     │   ├── GraphMismatchError          the thread was stored by a graph of another name
     │   └── ResumeConflictError         another execution holds the thread
@@ -68,6 +69,7 @@ __all__ = [
     "GraphRecursionError",
     "GraphRuntimeError",
     "InterruptOutsideNodeError",
+    "InvalidAgentStateError",
     "InvalidInputError",
     "InvalidNodeOutputError",
     "InvalidResumeValueError",
@@ -176,6 +178,11 @@ class ResumeTargetError(ResumeError):
 
 class InvalidResumeValueError(ResumeError, ValueError):
     """An answer does not match the interrupt's ``response_schema``; the pause stays pending."""
+
+
+class InvalidAgentStateError(ResumeError):
+    """A saved agent run state (``AgentRunState``) is malformed, lists calls its last turn
+    did not ask for, or is resumed with another agent than the one that paused."""
 
 
 class ThreadNotFoundError(ResumeError, LookupError):

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from locus.agent.config import AgentConfig
 from locus.agent.loop import AgentRun
 from locus.agent.output import OutputSchema, output_schema
+from locus.agent.pause import AgentRunState, PendingApproval, decide
 from locus.core.events import AgentEvent, StopReason
 from locus.core.messages import Message, Usage
 from locus.errors import ConfigurationError, UserError
@@ -39,6 +40,9 @@ class AgentResult(Generic[OutputT]):
         messages: the whole conversation, to pass as ``history`` for the next turn.
         output: for an agent with an ``output_type``, the final answer validated into that
             type; ``None`` otherwise (and when the run stopped at ``max_iterations``).
+        pending_approvals: when the run stopped for approvals (``stop_reason ==
+            "paused"``, outside a graph), the calls waiting for a person.
+        state: then, what ``agent.resume(state, approvals=...)`` continues from.
     """
 
     text: str
@@ -49,6 +53,13 @@ class AgentResult(Generic[OutputT]):
     events: tuple[AgentEvent, ...]
     messages: tuple[Message, ...]
     output: OutputT | None = None
+    pending_approvals: tuple[PendingApproval, ...] = ()
+    state: AgentRunState | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the run stopped for approvals and can be resumed."""
+        return self.state is not None
 
 
 class Agent:
@@ -185,26 +196,57 @@ class Agent:
     ) -> AgentResult[Any]:
         """Run to the end and return the result (events collected).
 
+        Outside a graph node, when the model asks for tools that need a person's approval,
+        the run stops before running any tool of that turn: the result's ``stop_reason``
+        is ``"paused"``, ``pending_approvals`` lists the calls and ``state`` resumes the
+        run with ``resume`` (in any process: ``state.to_json()``). Inside a graph node the
+        graph pauses instead, as with ``interrupt()``.
+
         Raises:
             UserError: for a bad ``prompt`` or ``history``, as ``run`` does.
             OutputValidationError: the final answer failed ``output_type`` after
                 ``output_retries`` more attempts (naming the field at fault).
             Exception: the model's failure, as it was raised.
         """
-        run = AgentRun(self, self._conversation(prompt, history))
-        events = [event async for event in run.events()]
-        end = run.terminate
-        assert end is not None  # events() always finishes with a TerminateEvent
-        return AgentResult(
-            text=end.final_message or "",
-            final_message=end.final_message,
-            stop_reason=end.stop_reason,
-            usage=end.usage,
-            iterations=end.iterations,
-            events=tuple(events),
-            messages=tuple(run.messages),
-            output=run.output,
-        )
+        return await _collect(AgentRun(self, self._conversation(prompt, history)))
+
+    async def resume(
+        self,
+        state: AgentRunState | str | bytes | Mapping[str, Any],
+        *,
+        approvals: Mapping[str, Any],
+    ) -> AgentResult[Any]:
+        """Continue a run that stopped for approvals, with a person's answers.
+
+        The tools of the stopped turn run (each once; a rejected one is not run and the
+        model reads the rejection as its result), then the run goes on as ``arun`` would,
+        and may stop for approvals again. The model is not asked again for the turn that
+        requested the tools.
+
+        Args:
+            state: ``result.state`` of the paused run, or what its ``to_json()`` wrote.
+            approvals: an answer per pending ``call_id``: ``True``/``"approve"``,
+                ``False``/``"reject"``, or ``{"approved": bool, "message": str,
+                "arguments": {...}}`` (approve with edited arguments, or reject with a
+                message for the model).
+
+        Raises:
+            InvalidAgentStateError: the state is malformed or another agent's.
+            SchemaVersionError: the state was written in an unknown format version.
+            MissingResumeError: a pending call has no answer.
+            UnknownInterruptError: an answer names a call that is not pending.
+            InvalidResumeValueError: an answer is not an approval.
+            Exception: the model's failure, as in ``arun``.
+        """
+        if not isinstance(state, AgentRunState):
+            state = AgentRunState.from_json(state)
+        if not isinstance(approvals, Mapping):
+            raise UserError(
+                f"agent {self.agent_id!r}: approvals must be a dict of call_id -> answer, "
+                f"got {type(approvals).__name__}"
+            )
+        decided = decide(self.agent_id, state, approvals)
+        return await _collect(AgentRun.resumed(self, state, decided))
 
     def run_sync(
         self, prompt: str, *, history: Iterable[Message | Mapping[str, Any]] = ()
@@ -249,3 +291,21 @@ class Agent:
             messages.insert(0, Message.system(system))
         messages.append(Message.user(prompt))
         return messages
+
+
+async def _collect(run: AgentRun) -> AgentResult[Any]:
+    events = [event async for event in run.events()]
+    end = run.terminate
+    assert end is not None  # events() always finishes with a TerminateEvent
+    return AgentResult(
+        text=end.final_message or "",
+        final_message=end.final_message,
+        stop_reason=end.stop_reason,
+        usage=end.usage,
+        iterations=end.iterations,
+        events=tuple(events),
+        messages=tuple(run.messages),
+        output=run.output,
+        pending_approvals=run.pending,
+        state=run.state,
+    )

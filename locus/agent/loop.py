@@ -27,6 +27,7 @@ from locus.agent.approval import (
 )
 from locus.agent.call_ids import CallIds
 from locus.agent.output import InvalidOutput, OutputSchema
+from locus.agent.pause import AgentRunState, PendingApproval
 from locus.core.events import (
     AgentEvent,
     ModelRequestEvent,
@@ -172,18 +173,47 @@ class AgentRun:
 
     Iterate ``events()`` once. ``messages`` then holds the whole conversation (for a next
     turn's ``history``), ``terminate`` the run's last event and ``output`` the validated
-    final answer when the agent has an ``output_type``.
+    final answer when the agent has an ``output_type``. A run outside a graph node that
+    stopped for approvals holds them in ``pending`` and its resumable ``state``.
     """
 
-    __slots__ = ("agent", "iteration", "messages", "output", "terminate", "usage")
+    __slots__ = (
+        "_resumed",
+        "agent",
+        "iteration",
+        "messages",
+        "output",
+        "pending",
+        "retries",
+        "state",
+        "terminate",
+        "usage",
+    )
 
     def __init__(self, agent: Agent, messages: list[Message]) -> None:
         self.agent = agent
         self.messages = messages
         self.usage = Usage()
         self.iteration = 0
+        self.retries = 0  # typed-output retries used; they do not use up max_iterations
         self.terminate: TerminateEvent | None = None
         self.output: Any = None
+        self.pending: tuple[PendingApproval, ...] = ()
+        self.state: AgentRunState | None = None
+        self._resumed: list[ToolApproval | None] | None = None
+
+    @classmethod
+    def resumed(
+        cls, agent: Agent, state: AgentRunState, decided: Mapping[str, ToolApproval]
+    ) -> AgentRun:
+        """A run that continues ``state`` by running its last turn's tools with the
+        decisions given (by call id; calls that needed none run as asked)."""
+        run = cls(agent, list(state.messages))
+        run.usage = state.usage
+        run.iteration = state.iterations
+        run.retries = state.output_retries_used
+        run._resumed = [decided.get(call.id) for call in state.turn]
+        return run
 
     def events(self) -> AsyncGenerator[AgentEvent, None]:
         """Run the loop, yielding each event; ``TerminateEvent`` is always the last.
@@ -214,15 +244,22 @@ class AgentRun:
         settings: ModelSettings = agent.model_settings
         journal = config.journal
         output = agent.output_schema
-        retries = 0  # validation retries do not use up max_iterations
         last_text: str | None = None
         mcp: MCPToolset | None = None
         call_ids: CallIds | None = None  # built at the first tool call: text-only runs skip it
+        # Outside a graph node there is nothing to pause: approvals stop the run instead.
+        standalone = _CURRENT.get() is None
+        parallel = config.parallel_tool_calls
         try:
             if config.mcp_servers:
                 mcp = await open_toolset(agent_id, config.mcp_servers, tools)
                 tools, specs, tool_names = mcp.tools, mcp.specs, tuple(mcp.tools)
-            while self.iteration < config.max_iterations + retries:
+            if self._resumed is not None:
+                turn = self.messages[-1].tool_calls
+                resumed, self._resumed = self._resumed, None
+                async for event in self._tool_turn(tools, turn, resumed, parallel, journal):
+                    yield event
+            while self.iteration < config.max_iterations + self.retries:
                 self.iteration += 1
                 iteration = self.iteration
                 request = ModelRequest(
@@ -273,34 +310,24 @@ class AgentRun:
                     try:
                         self.output = output.parse(message.content)
                     except InvalidOutput as exc:
-                        if retries >= config.output_retries:
-                            raise _output_error(agent_id, output, exc, retries) from None
-                        retries += 1
+                        if self.retries >= config.output_retries:
+                            raise _output_error(agent_id, output, exc, self.retries) from None
+                        self.retries += 1
                         self.messages.append(Message.user(output.retry_prompt(exc.problem)))
                         continue
                     yield self._finish(last_text, "complete")
                     return
                 for call in calls:
                     yield ToolCallEvent(agent_id=agent_id, iteration=iteration, tool_call=call)
-                outcomes = await self._run_tools(tools, calls, config.parallel_tool_calls, journal)
-                for call, outcome in zip(calls, outcomes, strict=True):
-                    self.messages.append(
-                        Message(
-                            role="tool",
-                            content=outcome.content,
-                            tool_calls=(),
-                            tool_call_id=call.id,
-                            name=call.name,
-                        )
-                    )
-                    yield ToolResultEvent(
-                        agent_id=agent_id,
-                        iteration=iteration,
-                        tool_call_id=call.id,
-                        tool_name=call.name,
-                        content=outcome.content,
-                        is_error=outcome.is_error,
-                    )
+                decided: list[ToolApproval | None] | None = None  # None: ask inside the graph
+                if standalone:
+                    asking = _asking(tools, calls)
+                    if asking:
+                        yield self._pause([calls[p] for p in asking])
+                        return
+                    decided = [None] * len(calls)
+                async for event in self._tool_turn(tools, calls, decided, parallel, journal):
+                    yield event
         except Exception as exc:
             yield self._finish(None, "error", f"{type(exc).__name__}: {exc}")
             raise
@@ -308,6 +335,50 @@ class AgentRun:
             if mcp is not None:
                 await mcp.aclose()
         yield self._finish(last_text, "max_iterations")
+
+    async def _tool_turn(
+        self,
+        tools: Mapping[str, Tool],
+        calls: Sequence[ToolCall],
+        decided: list[ToolApproval | None] | None,
+        parallel: bool,
+        journal: bool,
+    ) -> AsyncGenerator[AgentEvent, None]:
+        """Run one turn's tools and add their results to the conversation."""
+        outcomes = await self._run_tools(tools, calls, parallel, journal, decided)
+        agent_id = self.agent.config.agent_id
+        for call, outcome in zip(calls, outcomes, strict=True):
+            self.messages.append(
+                Message(
+                    role="tool",
+                    content=outcome.content,
+                    tool_calls=(),
+                    tool_call_id=call.id,
+                    name=call.name,
+                )
+            )
+            yield ToolResultEvent(
+                agent_id=agent_id,
+                iteration=self.iteration,
+                tool_call_id=call.id,
+                tool_name=call.name,
+                content=outcome.content,
+                is_error=outcome.is_error,
+            )
+
+    def _pause(self, asking: Sequence[ToolCall]) -> TerminateEvent:
+        """Stop a standalone run for approvals: what is pending, and the state to resume."""
+        agent_id = self.agent.config.agent_id
+        self.pending = tuple(PendingApproval.of(agent_id, call) for call in asking)
+        self.state = AgentRunState(
+            agent_id=agent_id,
+            messages=tuple(self.messages),
+            usage=self.usage,
+            iterations=self.iteration,
+            output_retries_used=self.retries,
+            pending=self.pending,
+        )
+        return self._finish(None, "paused")
 
     def _finish(
         self, text: str | None, reason: StopReason, error: str | None = None
@@ -320,6 +391,8 @@ class AgentRun:
             iterations=self.iteration,
             error=error,
             output=self.output,
+            pending_approvals=self.pending,
+            state=self.state,
         )
         return self.terminate
 
@@ -329,6 +402,7 @@ class AgentRun:
         calls: Sequence[ToolCall],
         parallel: bool,
         journal: bool,
+        decided: list[ToolApproval | None] | None = None,
     ) -> list[ToolOutcome]:
         ctx = _CURRENT.get() if journal else None
         # journal keys are taken in call order before anything runs: deterministic on replay
@@ -337,7 +411,7 @@ class AgentRun:
             if ctx is not None
             else [None] * len(calls)
         )
-        decisions = self._approvals(tools, calls)
+        decisions = decided if decided is not None else self._approvals(tools, calls)
         # Decisions and outcomes follow each call's position in the turn, never its id.
         runs: list[tuple[ToolCall, str | None]] = []
         ran: list[int] = []
@@ -365,11 +439,7 @@ class AgentRun:
         Each asked call has its own interrupt (and interrupt id), and its answer is matched
         to it by position, so two calls can never share a decision.
         """
-        asking = [
-            position
-            for position, c in enumerate(calls)
-            if (t := tools.get(c.name)) and t.needs_approval(c.arguments)
-        ]
+        asking = _asking(tools, calls)
         decisions: list[ToolApproval | None] = [None] * len(calls)
         if not asking:
             return decisions
@@ -381,6 +451,15 @@ class AgentRun:
         for position, answer in zip(asking, answers, strict=True):
             decisions[position] = ToolApproval.of(answer)
         return decisions
+
+
+def _asking(tools: Mapping[str, Tool], calls: Sequence[ToolCall]) -> list[int]:
+    """The positions of the calls that need a person's approval."""
+    return [
+        position
+        for position, c in enumerate(calls)
+        if (t := tools.get(c.name)) and t.needs_approval(c.arguments)
+    ]
 
 
 def _output_error(

@@ -214,3 +214,25 @@ def test_bad_server_settings_are_configuration_errors(make: Any, message: str) -
 def test_mcp_servers_must_be_mcp_server_objects() -> None:
     with pytest.raises(ConfigurationError, match="mcp_servers"):
         Agent(model="mock", mcp_servers=["python server.py"])
+
+
+async def test_outside_a_graph_a_destructive_tool_stops_the_run_and_resume_runs_it_once(
+    notes_server: Callable[..., MCPServer], notes_log: NotesLog
+) -> None:
+    model = MockModel(
+        script=[[tool_call("read_note", name="todo"), tool_call("delete_note", name="todo")], "ok"]
+    )
+    agent = Agent(model=model, mcp_servers=[notes_server()])
+
+    paused = await agent.arun("read then delete todo")
+
+    [pending] = paused.pending_approvals
+    assert pending.tool == "delete_note"
+    assert notes_log.calls() == []
+    assert paused.state is not None
+    done = await agent.resume(paused.state.to_json(), approvals={pending.call_id: True})
+
+    assert done.text == "ok"
+    # the turn's two tools run concurrently: compare without order
+    assert sorted(notes_log.calls()) == [("delete_note", "todo"), ("read_note", "todo")]
+    assert len(notes_log.pids()) == 2  # each run started its own server and closed it
