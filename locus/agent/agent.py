@@ -33,11 +33,13 @@ class AgentResult(Generic[OutputT]):
     Attributes:
         text: the final answer (``""`` when the run stopped without one).
         final_message: the final answer, or ``None`` when there was none.
-        stop_reason: ``"complete"`` or ``"max_iterations"``.
+        stop_reason: ``"complete"``, ``"refusal"``, ``"max_iterations"`` or ``"paused"``.
         usage: tokens used by all of the run's model calls.
         iterations: how many times the model was called.
         events: every event the run streamed, ``TerminateEvent`` last.
         messages: the whole conversation, to pass as ``history`` for the next turn.
+        refusal: the model's explanation when it declined to answer (``stop_reason``
+            is then ``"refusal"`` and ``text`` is empty).
         output: for an agent with an ``output_type``, the final answer validated into that
             type; ``None`` otherwise (and when the run stopped at ``max_iterations``).
         pending_approvals: when the run stopped for approvals (``stop_reason ==
@@ -52,6 +54,7 @@ class AgentResult(Generic[OutputT]):
     iterations: int
     events: tuple[AgentEvent, ...]
     messages: tuple[Message, ...]
+    refusal: str | None = None
     output: OutputT | None = None
     pending_approvals: tuple[PendingApproval, ...] = ()
     state: AgentRunState | None = None
@@ -305,6 +308,7 @@ async def _collect(run: AgentRun) -> AgentResult[Any]:
         iterations=end.iterations,
         events=tuple(events),
         messages=tuple(run.messages),
+        refusal=end.refusal,
         output=run.output,
         pending_approvals=run.pending,
         state=run.state,

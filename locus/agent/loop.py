@@ -300,10 +300,15 @@ class AgentRun:
                     usage=response.usage,
                     finish_reason=response.finish_reason,
                     model=response.model_name or model.name,
+                    refusal=response.refusal,
+                    reasoning=response.reasoning,
                 )
                 last_text = message.content or None
                 calls = message.tool_calls
                 if not calls:
+                    if response.refusal is not None:
+                        yield self._finish(last_text, "refusal", refusal=response.refusal)
+                        return
                     if output is None:
                         yield self._finish(last_text, "complete")
                         return
@@ -381,7 +386,12 @@ class AgentRun:
         return self._finish(None, "paused")
 
     def _finish(
-        self, text: str | None, reason: StopReason, error: str | None = None
+        self,
+        text: str | None,
+        reason: StopReason,
+        error: str | None = None,
+        *,
+        refusal: str | None = None,
     ) -> TerminateEvent:
         self.terminate = TerminateEvent(
             agent_id=self.agent.config.agent_id,
@@ -390,6 +400,7 @@ class AgentRun:
             usage=self.usage,
             iterations=self.iteration,
             error=error,
+            refusal=refusal,
             output=self.output,
             pending_approvals=self.pending,
             state=self.state,

@@ -4,6 +4,9 @@
 ``PostgresCheckpointer`` needs the ``postgres`` extra and ``RedisCheckpointer`` the ``redis``
 extra; they are imported on first use, so ``import locus.checkpoint`` never imports
 psycopg or redis.
+
+Stored enums and pydantic models are restored only to classes registered before reading
+(``register_type``, ``types=[...]``): reading never imports a module named by stored data.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from locus.checkpoint.records import (
     StoredCheckpoint,
 )
 from locus.checkpoint.sqlite import SQLiteCheckpointer
+from locus.checkpoint.types import TypeRegistry, register_type
 from locus.errors import MissingDependencyError
 
 if TYPE_CHECKING:
@@ -38,6 +42,8 @@ __all__ = [
     "RedisCheckpointer",
     "SQLiteCheckpointer",
     "StoredCheckpoint",
+    "TypeRegistry",
+    "register_type",
 ]
 
 _LAZY: dict[str, tuple[str, str, str]] = {

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from locus.checkpoint.codec import check_ids as _check_ids
 from locus.checkpoint.codec import encode_put, materialise, pending_item
 from locus.checkpoint.records import (
     CheckpointStatus,
@@ -23,7 +24,8 @@ from locus.checkpoint.records import (
     RawPending,
     StoredCheckpoint,
 )
-from locus.errors import CheckpointUsageError, ResumeConflictError
+from locus.checkpoint.types import DEFAULT_TYPES, TypeRegistry
+from locus.errors import CheckpointError, CheckpointUsageError, ResumeConflictError
 
 __all__ = ["Checkpointer", "lease_conflict", "lease_not_held"]
 
@@ -60,19 +62,28 @@ class Checkpointer(ABC):
             its thread expire this many seconds later: from then on reads never return it,
             ``acquire`` starts it afresh, and ``purge_expired`` removes it. ``None`` keeps
             finished threads until deleted.
+        types: Enum and pydantic model classes this checkpointer may restore from stored
+            data, besides those registered process-wide (``register_type``); see
+            ``locus.checkpoint.types``. Reading never imports a class by its stored name.
+
+    Attributes:
+        types: this checkpointer's registry of stored classes; ``types.register(cls)``
+            adds one (``StateGraph(..., types=[...])`` does).
 
     Raises:
-        CheckpointUsageError: ``ttl_seconds`` is not positive.
+        CheckpointUsageError: ``ttl_seconds`` is not positive, or ``types`` holds
+            something other than Enum and pydantic model classes.
 
     Every backend is an async context manager: ``async with SQLiteCheckpointer(p) as cp:``
     runs ``setup()`` on entry and ``aclose()`` on exit. ``setup()`` also runs by itself on
     first use.
     """
 
-    def __init__(self, *, ttl_seconds: float | None = None) -> None:
+    def __init__(self, *, ttl_seconds: float | None = None, types: Iterable[type] = ()) -> None:
         if ttl_seconds is not None and not ttl_seconds > 0:
             raise CheckpointUsageError(f"ttl_seconds must be positive, got {ttl_seconds!r}")
         self.ttl_seconds = ttl_seconds
+        self.types = TypeRegistry(types, parent=DEFAULT_TYPES)
         self._ready = False
         self._setup_lock = asyncio.Lock()
 
@@ -127,14 +138,22 @@ class Checkpointer(ABC):
         Raises:
             ResumeConflictError: another owner holds an unexpired lease on the thread.
             CheckpointUsageError: empty ``thread_id``/``owner`` or ``lease_seconds`` <= 0.
-            SchemaVersionError, CheckpointError: the latest checkpoint cannot be loaded (the
-                lease is then held; ``release`` it).
+            SchemaVersionError, UnknownStoredTypeError, CheckpointError: the latest
+                checkpoint cannot be loaded; the lease is handed back first, so the thread
+                stays as it was and another attempt (with the class registered, say) can
+                acquire it at once.
         """
         _check_ids(thread_id, owner)
         _check_positive("lease_seconds", lease_seconds)
         await self.setup()
         raw = await self._acquire(thread_id, owner, lease_seconds, time.time())
-        return None if raw is None else materialise(thread_id, raw)
+        if raw is None:
+            return None
+        try:
+            return materialise(thread_id, raw, self.types)
+        except CheckpointError:
+            await self._release(thread_id, owner)
+            raise
 
     async def renew(self, thread_id: str, owner: str, lease_seconds: float) -> None:
         """Extend ``owner``'s lease to ``lease_seconds`` from now.
@@ -204,14 +223,17 @@ class Checkpointer(ABC):
             The new checkpoint's ``seq``.
 
         Raises:
-            StateSerializationError: a value cannot be stored; names the key path and type.
+            StateSerializationError: a value or state key cannot be stored (an unsupported
+                type, a cycle, nesting past ``serializer.MAX_DEPTH``, an int too long, a
+                key with NUL or a lone surrogate); names the key path and the cause.
             ResumeConflictError: ``owner`` does not hold an unexpired lease on the thread,
                 or the thread itself expired (``ttl_seconds``) since it was acquired.
-            CheckpointUsageError: bad ``status``, a malformed ``pending`` entry, empty ids.
+            CheckpointUsageError: bad ``status``, a malformed ``pending`` entry, empty ids,
+                or a thread id, owner, graph, node or interrupt id no store can hold.
         """
         _check_ids(thread_id, owner)
         encoded = encode_put(
-            thread_id, changes, status, run, pending, graph, self.ttl_seconds, release
+            thread_id, changes, status, run, pending, graph, self.ttl_seconds, release, self.types
         )
         await self.setup()
         seq = await self._put(thread_id, owner, encoded)
@@ -231,14 +253,16 @@ class Checkpointer(ABC):
         Raises:
             CheckpointUsageError: ``seq`` is not a positive int.
             SchemaVersionError: it was written in a schema version this release cannot read.
-            CheckpointError: it is damaged or names a class that cannot be imported.
+            UnknownStoredTypeError: it names a class not registered with this checkpointer
+                or process-wide (nothing is imported).
+            CheckpointError: it is damaged or nested too deep to read.
         """
         _check_ids(thread_id)
         if seq is not None:
             _check_count("seq", seq)
         await self.setup()
         raw = await self._get(thread_id, seq, time.time())
-        return None if raw is None else materialise(thread_id, raw)
+        return None if raw is None else materialise(thread_id, raw, self.types)
 
     async def history(self, thread_id: str, limit: int | None = None) -> list[StoredCheckpoint]:
         """Load the thread's checkpoints, newest first, each with its full values.
@@ -255,7 +279,7 @@ class Checkpointer(ABC):
             _check_count("limit", limit)
         await self.setup()
         raws = await self._history(thread_id, limit, time.time())
-        return [materialise(thread_id, raw) for raw in raws]
+        return [materialise(thread_id, raw, self.types) for raw in raws]
 
     async def list_pending(self, *, limit: int = 50, cursor: str | None = None) -> PendingPage:
         """List interrupts waiting on paused threads, across threads, newest pause first.
@@ -277,7 +301,7 @@ class Checkpointer(ABC):
         before = _parse_cursor(cursor)
         await self.setup()
         rows = await self._list_pending(limit + 1, before)
-        items = [pending_item(row) for row in rows[:limit]]
+        items = [pending_item(row, self.types) for row in rows[:limit]]
         next_cursor = f"p{rows[limit - 1].position}" if len(rows) > limit else None
         return PendingPage(items=items, next_cursor=next_cursor)
 
@@ -375,15 +399,6 @@ class Checkpointer(ABC):
 
 
 # --- helpers shared by every backend ---------------------------------------------------------
-
-
-def _check_ids(thread_id: str, owner: str | None = None) -> None:
-    if not isinstance(thread_id, str) or not thread_id:
-        raise CheckpointUsageError(f"thread_id must be a non-empty str, got {thread_id!r}")
-    if owner is not None and (not isinstance(owner, str) or not owner):
-        raise CheckpointUsageError(
-            f"owner must be a non-empty str, got {owner!r} (thread {thread_id!r})"
-        )
 
 
 def _check_positive(name: str, value: float) -> None:

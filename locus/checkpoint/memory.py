@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from locus.checkpoint.base import Checkpointer, lease_conflict
@@ -42,10 +43,11 @@ class MemoryCheckpointer(Checkpointer):
 
     Args:
         ttl_seconds: see ``Checkpointer``.
+        types: see ``Checkpointer``.
     """
 
-    def __init__(self, *, ttl_seconds: float | None = None) -> None:
-        super().__init__(ttl_seconds=ttl_seconds)
+    def __init__(self, *, ttl_seconds: float | None = None, types: Iterable[type] = ()) -> None:
+        super().__init__(ttl_seconds=ttl_seconds, types=types)
         self._threads: dict[str, _Thread] = {}
         self._inbox: dict[int, RawPending] = {}
         self._positions = itertools.count(1)

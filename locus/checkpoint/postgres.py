@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -46,6 +46,7 @@ class PostgresCheckpointer(Checkpointer):
         ttl_seconds: see ``Checkpointer``.
         min_size: connections the pool keeps open.
         max_size: the most connections the pool opens.
+        types: see ``Checkpointer``.
 
     Raises:
         CheckpointUsageError: ``schema`` is not a plain identifier, or ``dsn`` is not a
@@ -66,8 +67,9 @@ class PostgresCheckpointer(Checkpointer):
         ttl_seconds: float | None = None,
         min_size: int = 1,
         max_size: int = 10,
+        types: Iterable[type] = (),
     ) -> None:
-        super().__init__(ttl_seconds=ttl_seconds)
+        super().__init__(ttl_seconds=ttl_seconds, types=types)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
             raise CheckpointUsageError(f"schema must be a plain SQL identifier, got {schema!r}")
         self.dsn = dsn
@@ -178,7 +180,17 @@ class PostgresCheckpointer(Checkpointer):
             if expires_at is not None and expires_at <= now:
                 await conn.execute(self._sql["reset_expired"], {"tid": thread_id, "now": now})
                 return None
-            return _raw(row[2:]) if latest else None
+            if not latest:
+                return None
+            if row[2] is None:
+                # The lease was taken from the row a racing put committed while this
+                # statement waited for its lock, but the statement's snapshot predates that
+                # put, so the new checkpoint is not visible to it. Read it now (the lease
+                # is ours, so it cannot move again).
+                row = await self._one(conn, "get", {"tid": thread_id, "seq": latest})
+                if row is None or row[2] is None:
+                    return None  # deleted meanwhile (deleting ignores leases)
+            return _raw(row[2:])
 
         return await self._run("acquire a lease", acquire)
 

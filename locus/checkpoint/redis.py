@@ -5,6 +5,11 @@ server's clock (``TIME``). A finished thread's keys get a native expiry of
 ``ttl_seconds``, so Redis deletes them by itself and ``purge_expired`` has nothing to do.
 A put carries a write id, so a put retried after a lost reply is not applied twice.
 
+A server that goes away (a restart, a failover, a network blip) is waited for: a call that
+meets a broken connection reconnects and runs again, with growing pauses, for up to
+``reconnect_seconds``, and only then raises ``StoreUnavailableError``. Every script is safe
+to run twice (a lease call by its holder, a put by its write id, reads).
+
 Redis must keep its data for this to be durable: run it with AOF (``appendonly yes``,
 ``appendfsync everysec`` or ``always``) and a ``noeviction`` memory policy. The scripts
 touch one thread's keys and the shared inbox keys together, so Redis Cluster is not
@@ -13,17 +18,24 @@ supported.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import redis.asyncio as aredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from locus.checkpoint import redis_scripts
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
-from locus.errors import CheckpointError
+from locus.errors import CheckpointError, CheckpointUsageError, StoreUnavailableError
 
 __all__ = ["RedisCheckpointer"]
 
@@ -37,17 +49,34 @@ class RedisCheckpointer(Checkpointer):
         url: a ``redis://`` URL (database number included).
         prefix: prepended to every key, so several checkpointers can share a database.
         ttl_seconds: see ``Checkpointer``; enforced with native key expiry.
+        reconnect_seconds: how long a call keeps reconnecting to a server that went away
+            before it gives up.
+        types: see ``Checkpointer``.
 
     Raises:
-        CheckpointError: (from any method) the server cannot be reached or fails.
+        CheckpointUsageError: ``reconnect_seconds`` is negative.
+        StoreUnavailableError: (from any method) the server stayed unreachable for
+            ``reconnect_seconds``.
+        CheckpointError: (from any method) the server fails a call.
     """
 
     def __init__(
-        self, url: str, *, prefix: str = "locus:", ttl_seconds: float | None = None
+        self,
+        url: str,
+        *,
+        prefix: str = "locus:",
+        ttl_seconds: float | None = None,
+        reconnect_seconds: float = 10.0,
+        types: Iterable[type] = (),
     ) -> None:
-        super().__init__(ttl_seconds=ttl_seconds)
+        super().__init__(ttl_seconds=ttl_seconds, types=types)
+        if isinstance(reconnect_seconds, bool) or not reconnect_seconds >= 0:
+            raise CheckpointUsageError(
+                f"reconnect_seconds must be 0 or more, got {reconnect_seconds!r}"
+            )
         self.url = url
         self.prefix = prefix
+        self.reconnect_seconds = float(reconnect_seconds)
         self._client: aredis.Redis | None = None
         self._scripts: dict[str, Any] = {}
 
@@ -59,7 +88,10 @@ class RedisCheckpointer(Checkpointer):
         return [f"{self.prefix}pi", f"{self.prefix}pr", f"{self.prefix}pos"]
 
     async def _setup(self) -> None:
-        client = aredis.Redis.from_url(self.url, decode_responses=False)
+        # No retries inside redis-py: ``_call`` retries, within one budget.
+        client = aredis.Redis.from_url(
+            self.url, decode_responses=False, retry=Retry(NoBackoff(), 0)
+        )
         try:
             await client.ping()
         except RedisError as exc:
@@ -77,17 +109,32 @@ class RedisCheckpointer(Checkpointer):
             await client.aclose()
 
     async def _script(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return await self._scripts[name](keys=keys, args=args)
-        except RedisError as exc:
-            raise CheckpointError(f"Redis failed to {what}: {exc}") from exc
+        script = self._scripts[name]
+        return await self._call(what, lambda client: script(keys=keys, args=args))
 
     async def _call(self, what: str, fn: Callable[[aredis.Redis], Awaitable[T]]) -> T:
+        """Run ``fn``; again on a fresh connection while the server is unreachable."""
         assert self._client is not None, "setup() runs before any operation"
-        try:
-            return await fn(self._client)
-        except RedisError as exc:
-            raise CheckpointError(f"Redis failed to {what}: {exc}") from exc
+        deadline: float | None = None
+        pause = 0.05
+        while True:
+            try:
+                return await fn(self._client)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                # the pool drops the broken connection; the next attempt opens a new one
+                if deadline is None:
+                    deadline = time.monotonic() + self.reconnect_seconds
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreUnavailableError(
+                        f"Redis at {_where(self.url)} could not {what}: unreachable for "
+                        f"{self.reconnect_seconds:g} s ({exc}); check the server, or raise "
+                        "reconnect_seconds to wait longer"
+                    ) from exc
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, 1.0)
+            except RedisError as exc:
+                raise CheckpointError(f"Redis failed to {what}: {exc}") from exc
 
     # --- leases ------------------------------------------------------------------------
 
@@ -176,6 +223,12 @@ class RedisCheckpointer(Checkpointer):
             return sum(size or 0 for size in sizes)
 
         return await self._call("measure memory", usage)
+
+
+def _where(url: str) -> str:
+    """``url`` without its credentials, to name the server in errors."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 6379}{parts.path}" if parts.hostname else "?"
 
 
 def _ms(seconds: float) -> int:

@@ -21,7 +21,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
@@ -112,6 +112,7 @@ class SQLiteCheckpointer(Checkpointer):
             power loss) or ``"NORMAL"`` (survives process crashes; a power cut may lose
             the last writes, never corrupts).
         busy_timeout: seconds to wait for another process's write lock before failing.
+        types: see ``Checkpointer``.
 
     Raises:
         StoreUnavailableError: (on first use) the file, or a missing parent directory,
@@ -127,8 +128,9 @@ class SQLiteCheckpointer(Checkpointer):
         ttl_seconds: float | None = None,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         busy_timeout: float = 30.0,
+        types: Iterable[type] = (),
     ) -> None:
-        super().__init__(ttl_seconds=ttl_seconds)
+        super().__init__(ttl_seconds=ttl_seconds, types=types)
         self.path = os.fspath(path)
         self._synchronous = synchronous
         self._busy_timeout = busy_timeout

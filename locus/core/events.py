@@ -94,7 +94,7 @@ class CustomEvent(Event):
 # ToolResultEvent; the run ends with exactly one TerminateEvent. ``iteration`` counts model
 # calls from 1.
 
-StopReason = Literal["complete", "max_iterations", "error", "paused"]
+StopReason = Literal["complete", "refusal", "max_iterations", "error", "paused"]
 
 
 class ModelRequestEvent(Event):
@@ -118,7 +118,11 @@ class TextDeltaEvent(Event):
 
 
 class ModelResponseEvent(Event):
-    """The model's complete turn (text and tool calls) and the tokens it used."""
+    """The model's complete turn (text and tool calls) and the tokens it used.
+
+    ``refusal`` is the model's explanation when it declined to answer; ``reasoning`` the
+    reasoning it showed before answering. Neither is part of ``message.content``.
+    """
 
     type: Literal["model_response"] = "model_response"
     agent_id: str
@@ -127,6 +131,8 @@ class ModelResponseEvent(Event):
     usage: Usage
     finish_reason: str = "stop"
     model: str = ""
+    refusal: str | None = None
+    reasoning: str | None = None
 
 
 class ToolCallEvent(Event):
@@ -159,12 +165,15 @@ class TerminateEvent(Event):
 
     Attributes:
         final_message: the model's last answer text, or ``None`` when the run produced none
-            (it failed, or stopped at ``max_iterations`` right after tool calls).
+            (it failed, the model refused, or it stopped at ``max_iterations`` right
+            after tool calls).
         stop_reason: ``"complete"`` (the model answered without tool calls),
+            ``"refusal"`` (the model declined to answer; ``refusal`` says why),
             ``"max_iterations"``, ``"error"`` (``error`` says what failed) or ``"paused"``
             (outside a graph, tools need approval: see ``pending_approvals`` and ``state``).
         usage: tokens used by every model call of the run.
         iterations: how many times the model was called.
+        refusal: the model's explanation when it declined to answer.
         output: the validated final answer, for an agent with an ``output_type`` (an
             instance of that type); ``None`` otherwise or when the run did not complete.
         pending_approvals: when paused, the ``PendingApproval``s (``locus.agent.pause``).
@@ -178,6 +187,7 @@ class TerminateEvent(Event):
     usage: Usage
     iterations: int
     error: str | None = None
+    refusal: str | None = None
     output: Any = None
     pending_approvals: tuple[Any, ...] = ()
     state: Any = None

@@ -58,12 +58,23 @@ class Message(BaseModel):
 
 
 class Usage(BaseModel):
-    """Token counts for one or more model calls; add two to total them."""
+    """Token counts for one or more model calls; add two to total them.
+
+    Attributes:
+        input_tokens: tokens of the prompt, cached ones included.
+        output_tokens: tokens the model generated, reasoning included.
+        cached_input_tokens: the part of ``input_tokens`` the provider read from its
+            prompt cache (usually billed at a discount).
+        reasoning_tokens: the part of ``output_tokens`` the model spent reasoning before
+            it answered (billed as output, though not part of the answer).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -74,4 +85,6 @@ class Usage(BaseModel):
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )

@@ -28,7 +28,8 @@ __all__ = [
     "ToolSpec",
 ]
 
-FinishReason = Literal["stop", "tool_calls", "length", "content_filter", "error"]
+#: Why the model stopped: ``"refusal"`` when it declined to answer (``refusal`` says why).
+FinishReason = Literal["stop", "tool_calls", "length", "content_filter", "refusal", "error"]
 
 
 class ToolSpec(BaseModel):
@@ -80,7 +81,19 @@ class ModelRequest(BaseModel):
 
 
 class ModelResponse(BaseModel):
-    """A complete model turn: the assistant message (text and tool calls) and its usage."""
+    """A complete model turn: the assistant message (text and tool calls) and its usage.
+
+    Attributes:
+        message: the answer text and the tool calls, as it goes into the conversation.
+        usage: tokens this call used.
+        finish_reason: why the model stopped.
+        model_name: the model that answered.
+        refusal: the model's explanation when it declined to answer (OpenAI's
+            ``refusal``); ``finish_reason`` is then ``"refusal"``. Never part of
+            ``message.content``.
+        reasoning: the reasoning text the model showed before answering (OCI's
+            ``reasoningContent``, Cohere's thinking), kept apart from the answer.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -88,6 +101,8 @@ class ModelResponse(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     finish_reason: FinishReason = "stop"
     model_name: str = ""
+    refusal: str | None = None
+    reasoning: str | None = None
 
 
 class TextDelta(BaseModel):

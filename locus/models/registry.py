@@ -13,15 +13,16 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from locus.errors import MissingDependencyError, UnknownModelError
+from locus.errors import ConfigurationError, MissingDependencyError, UnknownModelError
 from locus.models.base import Model
 
 __all__ = ["ModelFactory", "available_providers", "infer_model"]
 
 ModelFactory = Callable[..., Model]
 
-#: The extra that installs each known provider's SDK.
+#: The extra that installs each known provider's SDK, and the SDK's top-level module.
 _EXTRAS = {"openai": "openai", "oci": "oci"}
+_SDKS = {"openai": "openai", "oci": "oci"}
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +46,8 @@ def infer_model(model: str | Model, **options: Any) -> Model:
     Raises:
         UnknownModelError: for an empty string or an unknown prefix (with a suggestion).
         MissingDependencyError: when the provider's SDK is not installed; names the extra.
+        ConfigurationError: when the provider's module fails to import for another reason
+            (a broken install, a local module shadowing it); the message says which.
     """
     if isinstance(model, Model):
         return model
@@ -77,10 +80,27 @@ def _load_factory(provider: str, model: str) -> ModelFactory:
         )
     try:
         factory: ModelFactory = entry.load()
+    except MissingDependencyError:
+        raise  # the adapter itself found its SDK missing, and says which extra to install
     except ImportError as exc:
-        extra = _EXTRAS.get(provider, provider)
-        raise MissingDependencyError(
-            f"model {model!r} needs the {provider!r} provider's SDK, which is not installed "
-            f"({exc}). Install it with: pip install 'locus[{extra}]'"
+        sdk = _SDKS.get(provider)
+        if sdk is not None and _is_missing(exc, sdk):
+            raise MissingDependencyError(
+                f"model {model!r} needs the {provider!r} provider's SDK, which is not "
+                f"installed ({exc}). Install it with: pip install 'locus[{_EXTRAS[provider]}]'"
+            ) from exc
+        # Not a missing SDK: a broken install, or a local module shadowing a package.
+        raise ConfigurationError(
+            f"model {model!r}: the {provider!r} provider ({entry.value}) failed to import: "
+            f"{type(exc).__name__}: {exc}. Reinstall locus, or look for a file or folder "
+            "of yours that shadows a module it imports"
         ) from exc
     return factory
+
+
+def _is_missing(exc: ImportError, module: str) -> bool:
+    """Whether ``exc`` says that ``module`` (or one of its submodules) is not installed."""
+    name = exc.name or ""
+    return isinstance(exc, ModuleNotFoundError) and (
+        name == module or name.startswith(f"{module}.")
+    )

@@ -6,7 +6,8 @@ made here, on the locus error class alone, so every provider behaves the same:
 
 * ``RateLimitError``, ``ProviderUnavailableError`` and ``ProviderTimeoutError`` are retried
   with exponential backoff and jitter, or after the provider's ``Retry-After`` (capped);
-* every other error (bad request, authentication, ...) is raised at once;
+* every other error (bad request, authentication, an exhausted quota, ...) is raised at
+  once;
 * attempts and total time are both capped; when either runs out the last error is raised.
 
 Providers must switch their SDK's own retries off, or attempts would multiply.
@@ -34,10 +35,12 @@ from locus.errors import (
     ProviderAuthenticationError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    QuotaExceededError,
     RateLimitError,
 )
 
 __all__ = [
+    "QUOTA_ERROR_CODES",
     "RETRYABLE_ERRORS",
     "ErrorClassifier",
     "RetryPolicy",
@@ -232,6 +235,10 @@ def parse_retry_after(
 
 _STATUS_LABELS = {429: "rate limited", 401: "credentials rejected", 403: "access denied"}
 
+#: Provider error codes that come with a 429 but mean a billing limit, not a busy server:
+#: waiting does not help, so they are never retried.
+QUOTA_ERROR_CODES: frozenset[str] = frozenset({"insufficient_quota"})
+
 
 def error_for_status(
     status: int,
@@ -245,7 +252,9 @@ def error_for_status(
     """The locus error for an HTTP error status: the one classification every provider uses.
 
     429 is a ``RateLimitError`` and 5xx a ``ProviderUnavailableError`` (both retried,
-    honouring ``Retry-After``); 408 is a ``ProviderTimeoutError`` (retried); 401/403 are
+    honouring ``Retry-After``), except that a 429 whose ``code`` is in
+    ``QUOTA_ERROR_CODES`` (OpenAI's ``insufficient_quota``) is a ``QuotaExceededError``,
+    never retried; 408 is a ``ProviderTimeoutError`` (retried); 401/403 are
     ``ProviderAuthenticationError``; anything else is a ``BadRequestError`` (never retried).
 
     Args:
@@ -256,7 +265,8 @@ def error_for_status(
         headers: the response headers, for ``Retry-After``.
         code: the provider's error code, if it gives one (e.g. ``"TooManyRequests"``).
     """
-    label = _STATUS_LABELS.get(status) or (
+    quota = status == 429 and code in QUOTA_ERROR_CODES
+    label = ("quota exceeded" if quota else _STATUS_LABELS.get(status)) or (
         "server error" if status >= 500 else "timed out" if status == 408 else "request rejected"
     )
     where = f"{status}, {code}" if code else f"{status}"
@@ -266,6 +276,8 @@ def error_for_status(
         "status_code": status,
         "provider_message": detail,
     }
+    if quota:
+        return QuotaExceededError(text, **kwargs)
     if status == 429:
         return RateLimitError(text, retry_after=parse_retry_after(headers), **kwargs)
     if status in (401, 403):

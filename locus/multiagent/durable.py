@@ -17,22 +17,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from locus.checkpoint import codec, serializer
 from locus.core.command import NO_ANSWER, Command
 from locus.core.interrupt import InterruptState
 from locus.errors import (
+    CheckpointError,
     ConfigurationError,
+    GraphMismatchError,
     InvalidInputError,
     MissingResumeError,
     NothingToResumeError,
     ResumeConflictError,
+    StateSerializationError,
     ThreadNotFoundError,
 )
+from locus.multiagent import leases
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
 
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer, CheckpointStatus, StoredCheckpoint
+    from locus.checkpoint.types import TypeRegistry
     from locus.multiagent.graph import StateGraph
     from locus.multiagent.plan import GraphPlan
 
@@ -115,9 +121,25 @@ async def thread_history(
 class _Saver:
     """The step hook that writes a checkpoint after every step and at every pause."""
 
-    __slots__ = ("checkpointer", "dirty", "graph", "owner", "record", "released", "thread_id")
+    __slots__ = (
+        "checkpointer",
+        "dirty",
+        "graph",
+        "last",
+        "owner",
+        "record",
+        "released",
+        "thread_id",
+    )
 
-    def __init__(self, checkpointer: Checkpointer, thread_id: str, owner: str, graph: str) -> None:
+    def __init__(
+        self,
+        checkpointer: Checkpointer,
+        thread_id: str,
+        owner: str,
+        graph: str,
+        stored: StoredCheckpoint | None,
+    ) -> None:
         self.checkpointer = checkpointer
         self.thread_id = thread_id
         self.owner = owner
@@ -125,6 +147,10 @@ class _Saver:
         self.dirty: set[str] = set()
         self.record: dict[str, Any] = {}
         self.released = False
+        # the thread's latest checkpoint as (status, run, pending): where a step starts
+        self.last: tuple[CheckpointStatus, Mapping[str, Any], list[Any]] | None = (
+            None if stored is None else (stored.status, stored.run, list(stored.pending))
+        )
 
     async def __call__(self, values: dict[str, Any], rs: RunState, written: set[str]) -> None:
         keys = self.dirty | written if self.dirty else written
@@ -140,30 +166,56 @@ class _Saver:
         run.update(self.record)
         # a pause or the end is this execution's last write: hand the lease back with it
         final = status != "running"
-        await self.checkpointer.put(
-            self.thread_id,
-            self.owner,
-            changes={k: values[k] for k in keys if k in values},
-            status=status,
-            run=run,
-            pending=[
+        pending = (
+            [
                 {"id": p.id, "node": p.node, "payload": p.payload, "response_schema": p.schema}
                 for p in rs.pending
             ]
             if rs.kind is not None
-            else [],
-            graph=self.graph,
-            release=final,
+            else []
         )
+        try:
+            await self.checkpointer.put(
+                self.thread_id,
+                self.owner,
+                changes={k: values[k] for k in keys if k in values},
+                status=status,
+                run=run,
+                pending=pending,
+                graph=self.graph,
+                release=final,
+            )
+        except StateSerializationError:
+            await self._keep_journals(rs)
+            raise
         self.released = final
+        self.last = (status, run, pending)
 
+    async def _keep_journals(self, rs: RunState) -> None:
+        """Record what the step's nodes did although the step itself cannot be stored.
 
-async def _heartbeat(checkpointer: Checkpointer, thread_id: str, owner: str, lease: float) -> None:
-    # A lost lease ends the heartbeat; the next put then fails with ResumeConflictError.
-    with contextlib.suppress(ResumeConflictError):
-        while True:
-            await asyncio.sleep(lease / 3)
-            await checkpointer.renew(thread_id, owner, lease)
+        The step's checkpoint failed (a node returned a value that cannot be stored, say),
+        but its nodes may have taken actions with ``once()``. The checkpoint the step
+        started from is written again with their journals, so that running the step again
+        replays those actions instead of taking them twice.
+        """
+        journals = {**rs.spent, **rs.journals}
+        if self.last is None or not journals or self.last[0] == "done":
+            return  # nothing recorded, or no stored step to attach it to
+        status, run, pending = self.last
+        kept = dict(run)
+        kept["journals"] = {**(run.get("journals") or {}), **journals}
+        # a journal entry that cannot be stored itself leaves nothing better to write
+        with contextlib.suppress(CheckpointError):
+            await self.checkpointer.put(
+                self.thread_id,
+                self.owner,
+                changes={},
+                status=status,
+                run=kept,
+                pending=pending,
+                graph=self.graph,
+            )
 
 
 async def execute_thread(
@@ -198,9 +250,9 @@ async def execute_thread(
             )
         thread_id = os.urandom(12).hex()
     owner = os.urandom(12).hex()
-    stored = await checkpointer.acquire(thread_id, owner, lease_seconds=lease)
-    heartbeat = asyncio.ensure_future(_heartbeat(checkpointer, thread_id, owner, lease))
-    saver = _Saver(checkpointer, thread_id, owner, graph.name)
+    stored = await leases.take(checkpointer, thread_id, owner, lease)
+    heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
+    saver = _Saver(checkpointer, thread_id, owner, graph.name, stored)
     try:
         run = Execution(
             plan, before=before, after=after, max_steps=max_steps, emit=emit, on_step=saver
@@ -209,7 +261,7 @@ async def execute_thread(
     finally:
         heartbeat.cancel()
         if not saver.released:
-            await checkpointer.release(thread_id, owner)
+            await leases.hand_back(checkpointer, thread_id, owner)
     result.thread_id = thread_id
     return result
 
@@ -221,6 +273,12 @@ async def _dispatch(
     inputs: Mapping[str, Any] | Command | None,
     thread_id: str,
 ) -> GraphResult:
+    if stored is not None and stored.graph != saver.graph:
+        raise GraphMismatchError(
+            f"thread {thread_id!r} belongs to graph {stored.graph!r}, not to graph "
+            f"{saver.graph!r}: nothing was run; continue it with graph {stored.graph!r}, or "
+            "give this graph's run another thread id"
+        )
     if isinstance(inputs, Mapping):
         if PAUSE_KEY in inputs:
             raise InvalidInputError(
@@ -243,11 +301,18 @@ async def _dispatch(
         )
     command = inputs if isinstance(inputs, Command) else Command()
     values = dict(stored.values)
+    changed: list[str] = []
     if command.update:
         # the stored pause is authoritative: a snapshot marker in the update is ignored
         update = {k: v for k, v in command.update.items() if k != PAUSE_KEY}
+        # runtime keys are never stored; a value the thread already holds (an update that
+        # is the paused snapshot) needs neither checking nor writing again
+        changed = [
+            k for k, v in update.items() if not k.startswith("__") and not _same(values, k, v)
+        ]
         values.update(update)
-        saver.dirty.update(k for k in update if not k.startswith("__"))
+        saver.dirty.update(changed)
+    _check_storable(command, changed, thread_id, saver.checkpointer.types)
     answering = command.has_resume or command.goto is not None
     if stored.status == "running" and not answering:
         rs = RunState.from_marker(stored.run, paused=False, thread_id=stored.thread_id)
@@ -274,6 +339,42 @@ async def _dispatch(
     elif command.resume is not NO_ANSWER:
         saver.record[_ANSWERED] = sorted(pending_ids)
     return await run.resume(values, rs, command)
+
+
+def _same(values: dict[str, Any], key: str, value: Any) -> bool:
+    if key not in values:
+        return False
+    old = values[key]
+    if old is value:
+        return True
+    try:
+        return type(old) is type(value) and bool(old == value)
+    except Exception:  # an __eq__ that raises or has no truth value: treat it as changed
+        return False
+
+
+def _check_storable(
+    command: Command, changed: list[str], thread_id: str, types: TypeRegistry
+) -> None:
+    """Refuse a resume whose update or answers could not be stored, before any node runs.
+
+    They are written with the resumed step's checkpoint; found unstorable only then, the
+    nodes (and their ``once()`` actions) would already have run, and would run again on
+    the next attempt.
+
+    Raises:
+        StateSerializationError: naming the update key or the answer at fault.
+    """
+    update = command.update or {}
+    for key in changed:
+        codec.check_state_key(key, thread_id)
+    checks = [(f"Command.update[{k!r}]", update[k]) for k in changed]
+    if command.resume is not NO_ANSWER:
+        checks.append(("Command.resume", command.resume))
+    if command.resume_by_id:
+        checks += [(f"Command.resume_by_id[{i!r}]", v) for i, v in command.resume_by_id.items()]
+    for root, value in checks:
+        serializer.encode(value, root=root, thread_id=thread_id, types=types)
 
 
 def _busy_message(thread_id: str, stored: StoredCheckpoint) -> str:

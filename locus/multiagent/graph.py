@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from locus.core.command import Command
@@ -56,10 +56,15 @@ class StateGraph:
             step, and every write to it goes through the reducer.
         checkpointer: where runs are stored by ``thread_id``: a ``Checkpointer`` from
             ``locus.checkpoint`` (or your own subclass of it).
+        types: Enum and pydantic model classes the graph's state, interrupts and answers
+            hold; registered with its checkpointer (here or in ``compile``), which may
+            then restore them. Stored data never makes locus import a class.
 
     Raises:
         GraphDefinitionError: a reducer is not callable.
         ConfigurationError: ``checkpointer`` is not a ``Checkpointer``.
+        CheckpointUsageError: ``types`` holds something other than Enum and pydantic
+            model classes.
     """
 
     def __init__(
@@ -68,9 +73,12 @@ class StateGraph:
         *,
         reducers: Mapping[str, Callable[[Any, Any], Any]] | None = None,
         checkpointer: Checkpointer | None = None,
+        types: Iterable[type] = (),
     ) -> None:
         self.name = name or "graph"
         self.config = GraphConfig(checkpointer=_checked_checkpointer(self.name, checkpointer))
+        self._types = tuple(types)
+        _register_types(self.config.checkpointer, self._types)
         self._nodes: dict[str, NodeSpec] = {}
         self._edges: list[tuple[str, str]] = []
         self._routers: list[Router] = []
@@ -188,6 +196,7 @@ class StateGraph:
             self.config.max_steps = max_steps
         if checkpointer is not None:
             self.config.checkpointer = _checked_checkpointer(self.name, checkpointer)
+            _register_types(self.config.checkpointer, self._types)
         self._prepare()
         return self
 
@@ -365,6 +374,19 @@ class StateGraph:
                 "graph.execute(Command(update=snapshot, resume=answer))"
             )
         return await run.start(dict(inputs))
+
+
+def _register_types(checkpointer: Checkpointer | None, types: tuple[type, ...]) -> None:
+    """Let ``checkpointer`` restore the graph's ``types`` (see ``Checkpointer.types``)."""
+    if not types:
+        return
+    if checkpointer is None:
+        from locus.checkpoint.types import TypeRegistry
+
+        TypeRegistry(types)  # no checkpointer yet: check the classes now, register on compile
+        return
+    for cls in types:
+        checkpointer.types.register(cls)
 
 
 def _checked_checkpointer(graph: str, checkpointer: Any) -> Checkpointer | None:

@@ -82,6 +82,9 @@ class RunState:
         pending: interrupts waiting for an answer.
         journals: per paused node, the work it recorded (see ``locus.core.journal``).
         kind: why the run is paused, or ``None`` while it runs.
+        spent: per node that finished in the current step, the work it recorded. Never
+            stored with the step; kept so that a step whose checkpoint cannot be written
+            can still record the actions its nodes took (see ``locus.multiagent.durable``).
     """
 
     run_id: str
@@ -93,6 +96,7 @@ class RunState:
     pending: list[PendingInterrupt] = field(default_factory=list)
     journals: dict[str, dict[str, Any]] = field(default_factory=dict)
     kind: PauseKind | None = None
+    spent: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_marker(self, graph: str) -> dict[str, Any]:
         """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot."""

@@ -163,6 +163,8 @@ class Execution:
             if rs.step >= self.max_steps:
                 raise self._too_many_steps(values)
             frontier = rs.frontier
+            if rs.spent:
+                rs.spent.clear()
             if self.before and not skip_before:
                 hit = [n for n in frontier if n in self.before]
                 if hit:
@@ -276,6 +278,8 @@ class Execution:
             if journal:
                 rs.journals[name] = journal
             return _Outcome(_EMPTY, (), ctx.pending)
+        if JOURNAL_KEY in ctx.extras:
+            rs.spent[name] = ctx.extras[JOURNAL_KEY]
         outcome = self._outcome(name, out)
         if emit is not None:
             from locus.core.events import NodeFinishedEvent

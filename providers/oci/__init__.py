@@ -11,14 +11,16 @@ from typing import Any
 
 try:
     import oci as _oci  # noqa: F401
-except ImportError as exc:  # the extra is not installed
+except ModuleNotFoundError as exc:
+    if exc.name != "oci":
+        raise  # the SDK is there but something it needs is not: show the real error
     from locus.errors import MissingDependencyError
 
     raise MissingDependencyError(
         "the OCI provider needs the 'oci' SDK: pip install 'locus[oci]'"
     ) from exc
 
-from providers.oci.model import COMPARTMENT_ENV, DEFAULT_TIMEOUT, OCIModel
+from .model import COMPARTMENT_ENV, DEFAULT_TIMEOUT, OCIModel
 
 __all__ = ["COMPARTMENT_ENV", "DEFAULT_TIMEOUT", "OCIModel", "create_model"]
 

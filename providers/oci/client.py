@@ -10,7 +10,8 @@ import oci
 from oci.generative_ai_inference import GenerativeAiInferenceClient
 
 from locus.errors import ConfigurationError
-from providers.oci.auth import REGION_ENV, OCIAuth
+
+from .auth import REGION_ENV, OCIAuth
 
 __all__ = ["ENDPOINT_ENV", "ClientPool", "resolve_endpoint"]
 

@@ -17,8 +17,9 @@ from oci.generative_ai_inference import models
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import UserError
 from locus.models.base import FinishReason, ModelRequest, ModelResponse, TextDelta, ToolSpec
-from providers.oci.extra import apply_extra
-from providers.oci.usage import usage_from_event, usage_from_sdk
+
+from .extra import apply_extra
+from .usage import usage_from_event, usage_from_sdk
 
 __all__ = ["CohereStream", "build_cohere_request", "parse_cohere_response"]
 

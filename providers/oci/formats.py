@@ -1,4 +1,5 @@
-"""Which chat format a model speaks, chosen by its id, and the serving mode that names it."""
+"""Which chat format a model speaks (by its id, or as asked), and the serving mode that
+names it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from oci.generative_ai_inference import models
 
 from locus.errors import ConfigurationError
 from locus.models.base import ModelRequest, ModelResponse, TextDelta
-from providers.oci.cohere import CohereStream, build_cohere_request, parse_cohere_response
-from providers.oci.generic import GenericStream, build_generic_request, parse_generic_response
+
+from .cohere import CohereStream, build_cohere_request, parse_cohere_response
+from .cohere_v2 import CohereV2Stream, build_cohere_v2_request, parse_cohere_v2_response
+from .generic import GenericStream, build_generic_request, parse_generic_response
 
 __all__ = ["ApiFormat", "ChatFormat", "StreamAssembler", "chat_format_for", "serving_mode_for"]
 
-ApiFormat = Literal["generic", "cohere"]
+#: The request formats of the OCI chat API, named as the SDK's ``API_FORMAT_*`` constants.
+ApiFormat = Literal["generic", "cohere", "coherev2"]
 
 #: An id of this shape names a dedicated AI cluster endpoint, not a model.
 _ENDPOINT_OCID_PREFIX = "ocid1.generativeaiendpoint."
@@ -53,24 +57,31 @@ class ChatFormat:
 
 GENERIC = ChatFormat("generic", build_generic_request, parse_generic_response, GenericStream)
 COHERE = ChatFormat("cohere", build_cohere_request, parse_cohere_response, CohereStream)
+COHEREV2 = ChatFormat("coherev2", build_cohere_v2_request, parse_cohere_v2_response, CohereV2Stream)
+
+_FORMATS: dict[str, ChatFormat] = {f.name: f for f in (GENERIC, COHERE, COHEREV2)}
 
 
 def chat_format_for(model_id: str, api_format: str | None = None) -> ChatFormat:
     """COHERE for ``cohere.*`` model ids, GENERIC for every other; ``api_format`` overrides.
 
-    An OCID names no vendor, so for a fine-tuned model or a dedicated endpoint of a Cohere
-    model pass ``api_format="cohere"``.
+    ``api_format`` takes the SDK's names (``BaseChatRequest.API_FORMAT_*``), in any case:
+    ``"GENERIC"``, ``"COHERE"`` or ``"COHEREV2"``. Cohere's V2 chat API (Command A and
+    later, needed for their reasoning and vision models) is chosen with
+    ``api_format="COHEREV2"``. An OCID names no vendor, so for a fine-tuned model or a
+    dedicated endpoint of a Cohere model pass the format too.
 
     Raises:
-        ConfigurationError: for an ``api_format`` other than "generic" or "cohere".
+        ConfigurationError: for an ``api_format`` the chat API does not have.
     """
     if api_format is not None:
-        chosen = api_format.lower()
-        if chosen not in ("generic", "cohere"):
+        chosen = _FORMATS.get(api_format.strip().lower())
+        if chosen is None:
             raise ConfigurationError(
-                f"api_format must be 'generic' or 'cohere', got {api_format!r}"
+                f"api_format must be one of {', '.join(repr(n.upper()) for n in _FORMATS)} "
+                f"(the SDK's BaseChatRequest.API_FORMAT_* values), got {api_format!r}"
             )
-        return COHERE if chosen == "cohere" else GENERIC
+        return chosen
     return COHERE if model_id.lower().startswith("cohere.") else GENERIC
 
 

@@ -11,9 +11,11 @@ from oci.generative_ai_inference import models
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import ModelProviderError, UserError
 from locus.models.base import FinishReason, ModelRequest, ModelResponse, TextDelta
-from providers._shared import parse_tool_arguments
-from providers.oci.extra import apply_extra
-from providers.oci.usage import usage_from_event, usage_from_sdk
+
+from .._shared import parse_tool_arguments
+from .calls import PartialCalls
+from .extra import apply_extra
+from .usage import usage_from_event, usage_from_sdk
 
 __all__ = ["GenericStream", "build_generic_request", "parse_generic_response"]
 
@@ -29,9 +31,11 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 }
 
 
-def _finish(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
+def _finish(raw: str | None, *, has_tool_calls: bool, refused: bool = False) -> FinishReason:
     if has_tool_calls:
         return "tool_calls"
+    if refused:
+        return "refusal"
     return _FINISH_REASONS.get((raw or "stop").lower(), "stop")
 
 
@@ -127,42 +131,36 @@ def parse_generic_response(chat_response: Any, *, model_name: str) -> ModelRespo
         for call in (getattr(message, "tool_calls", None) or [])
     )
     usage = chat_response.usage if chat_response.usage is not None else choice.usage
+    # OpenAI models on OCI decline with ``refusal``, as they do on OpenAI itself.
+    refusal = getattr(message, "refusal", None) or None
     return ModelResponse(
         message=Message.assistant(text, calls),
         usage=usage_from_sdk(usage),
-        finish_reason=_finish(choice.finish_reason, has_tool_calls=bool(calls)),
+        finish_reason=_finish(
+            choice.finish_reason, has_tool_calls=bool(calls), refused=refusal is not None
+        ),
         model_name=model_name,
+        refusal=refusal,
+        # Reasoning models (xai.grok-3-mini, openai.gpt-oss...) show it apart from the answer.
+        reasoning=getattr(message, "reasoning_content", None) or None,
     )
-
-
-@dataclass
-class _PartialCall:
-    id: str
-    name: str = ""
-    arguments: list[str] = field(default_factory=list)
-
-    def is_whole(self) -> bool:
-        """Whether the arguments so far already form a complete JSON object."""
-        try:
-            return isinstance(json.loads("".join(self.arguments)), dict)
-        except json.JSONDecodeError:
-            return False
 
 
 @dataclass
 class GenericStream:
     """Assembles GENERIC stream events (the JSON in each SSE ``data:`` line).
 
-    An event carries ``message.content`` text parts, ``message.toolCalls`` fragments,
-    ``finishReason`` and, last, ``usage``. A tool-call fragment with a new ``id`` starts
-    a call; fragments without one continue the latest call. A fragment with arguments
-    whose ``id`` names a call that is already whole starts a new call too: some servers
-    give every call of a turn the same id (the agent loop re-keys them).
+    An event carries ``message.content`` text parts, ``message.reasoningContent`` and
+    ``message.refusal`` pieces, ``message.toolCalls`` fragments, ``finishReason`` and,
+    last, ``usage``. Tool-call fragments are assembled as ``PartialCalls`` says (some
+    servers give every call of a turn the same id; the agent loop re-keys them).
     """
 
     model_name: str
     _text: list[str] = field(default_factory=list)
-    _calls: list[_PartialCall] = field(default_factory=list)
+    _reasoning: list[str] = field(default_factory=list)
+    _refusal: list[str] = field(default_factory=list)
+    _calls: PartialCalls = field(default_factory=PartialCalls)
     _finish: str | None = None
     _usage: Usage = field(default_factory=Usage)
 
@@ -175,7 +173,11 @@ class GenericStream:
             self._finish = str(event["finishReason"])
         message = event.get("message") or {}
         for fragment in message.get("toolCalls") or []:
-            self._add_call_fragment(fragment)
+            self._calls.add(fragment.get("id"), fragment.get("name"), fragment.get("arguments"))
+        for key, pieces in (("reasoningContent", self._reasoning), ("refusal", self._refusal)):
+            piece = message.get(key)
+            if isinstance(piece, str) and piece:
+                pieces.append(piece)
         text = "".join(
             part.get("text") or "" for part in message.get("content") or [] if part.get("text")
         )
@@ -184,42 +186,21 @@ class GenericStream:
             return TextDelta(text=text)
         return None
 
-    def _add_call_fragment(self, fragment: dict[str, Any]) -> None:
-        call_id = fragment.get("id")
-        known = next(
-            (call for call in reversed(self._calls) if call_id and call.id == call_id), None
-        )
-        if known is not None and fragment.get("arguments") and known.is_whole():
-            known = None
-        if known is None and (call_id or not self._calls):
-            known = _PartialCall(id=call_id or f"call_{len(self._calls)}")
-            self._calls.append(known)
-        elif known is None:
-            known = self._calls[-1]
-        if fragment.get("name") and not known.name:
-            known.name = fragment["name"]
-        if fragment.get("arguments"):
-            known.arguments.append(fragment["arguments"])
-
     def response(self) -> ModelResponse:
         """The complete turn.
 
         Raises:
             ModelProviderError: when an assembled tool call's arguments are not JSON.
         """
-        calls = tuple(
-            ToolCall(
-                id=call.id,
-                name=call.name,
-                arguments=parse_tool_arguments(
-                    "".join(call.arguments), tool=call.name, provider=self.model_name
-                ),
-            )
-            for call in self._calls
-        )
+        calls = self._calls.complete(provider=self.model_name)
+        refusal = "".join(self._refusal) or None
         return ModelResponse(
             message=Message.assistant("".join(self._text), calls),
             usage=self._usage,
-            finish_reason=_finish(self._finish, has_tool_calls=bool(calls)),
+            finish_reason=_finish(
+                self._finish, has_tool_calls=bool(calls), refused=refusal is not None
+            ),
             model_name=self.model_name,
+            refusal=refusal,
+            reasoning="".join(self._reasoning) or None,
         )

@@ -14,10 +14,11 @@ from locus.errors import ConfigurationError, ModelProviderError
 from locus.models.base import Model, ModelRequest, ModelResponse, StreamItem, TextDelta
 from locus.models.guard import check_allow_model_requests
 from locus.models.retry import RetryPolicy, call_with_retries
-from providers.oci.auth import resolve_auth
-from providers.oci.client import ClientPool, resolve_endpoint
-from providers.oci.errors import error_classifier
-from providers.oci.formats import chat_format_for, serving_mode_for
+
+from .auth import resolve_auth
+from .client import ClientPool, resolve_endpoint
+from .errors import error_classifier
+from .formats import chat_format_for, serving_mode_for
 
 __all__ = ["COMPARTMENT_ENV", "DEFAULT_TIMEOUT", "OCIModel"]
 
@@ -30,8 +31,9 @@ DEFAULT_TIMEOUT = 60.0
 class OCIModel(Model):
     """A chat model hosted on OCI Generative AI.
 
-    ``cohere.*`` models speak the COHERE format, all others (``meta.*``, ``openai.*``,
-    ``xai.*``, ...) the GENERIC one. The SDK's calls block, so each runs in a worker
+    ``cohere.*`` models speak the COHERE format unless ``api_format="COHEREV2"`` picks
+    Cohere's V2 chat API; all others (``meta.*``, ``openai.*``, ``xai.*``, ...) the
+    GENERIC one. The SDK's calls block, so each runs in a worker
     thread; its own retries are off and ``retry`` decides instead.
 
     Args:
@@ -46,7 +48,9 @@ class OCIModel(Model):
         service_endpoint: defaults to ``$OCI_GENAI_ENDPOINT``, else the region's endpoint.
         timeout: seconds to connect and between reads; ``settings.timeout`` overrides it.
         retry: the retry policy; defaults to ``RetryPolicy()``.
-        api_format: ``"generic"`` or ``"cohere"``, for ids that do not name the vendor.
+        api_format: ``"GENERIC"``, ``"COHERE"`` or ``"COHEREV2"`` (the SDK's
+            ``BaseChatRequest.API_FORMAT_*`` values, in any case); needed for Cohere V2
+            and for ids that do not name the vendor.
 
     Raises:
         ConfigurationError: for a missing compartment, unusable credentials (the file,

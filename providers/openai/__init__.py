@@ -10,14 +10,16 @@ from typing import Any
 
 try:
     import openai as _openai  # noqa: F401
-except ImportError as exc:  # the extra is not installed
+except ModuleNotFoundError as exc:
+    if exc.name != "openai":
+        raise  # the SDK is there but something it needs is not: show the real error
     from locus.errors import MissingDependencyError
 
     raise MissingDependencyError(
         "the OpenAI provider needs the 'openai' SDK: pip install 'locus[openai]'"
     ) from exc
 
-from providers.openai.model import DEFAULT_TIMEOUT, OpenAIModel
+from .model import DEFAULT_TIMEOUT, OpenAIModel
 
 __all__ = ["DEFAULT_TIMEOUT", "OpenAIModel", "create_model"]
 

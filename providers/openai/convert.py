@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion
 
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import ModelProviderError, UserError
 from locus.models.base import FinishReason, ModelRequest, ModelResponse, OutputSpec, ToolSpec
-from providers._shared import parse_tool_arguments
+
+from .._shared import parse_tool_arguments
 
 __all__ = [
     "MaxTokensParam",
@@ -20,6 +22,7 @@ __all__ = [
     "to_openai_message",
     "to_openai_tool",
     "to_response_format",
+    "usage_from_openai",
 ]
 
 PROVIDER = "openai"
@@ -113,10 +116,35 @@ def request_params(
     return params
 
 
-def finish_reason(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
-    """The locus finish reason for OpenAI's; tool calls win over whatever was reported."""
+def usage_from_openai(raw: CompletionUsage | None) -> Usage:
+    """Token usage as OpenAI reports it, details included; zero when absent.
+
+    Cached prompt tokens are ``prompt_tokens_details.cached_tokens`` and reasoning tokens
+    ``completion_tokens_details.reasoning_tokens``; OpenAI-compatible servers often leave
+    both details out.
+    """
+    if raw is None:
+        return Usage()
+    prompt_details = raw.prompt_tokens_details
+    completion_details = raw.completion_tokens_details
+    return Usage(
+        input_tokens=raw.prompt_tokens or 0,
+        output_tokens=raw.completion_tokens or 0,
+        cached_input_tokens=(prompt_details.cached_tokens or 0) if prompt_details else 0,
+        reasoning_tokens=(completion_details.reasoning_tokens or 0) if completion_details else 0,
+    )
+
+
+def finish_reason(raw: str | None, *, has_tool_calls: bool, refused: bool = False) -> FinishReason:
+    """The locus finish reason for OpenAI's; tool calls win over whatever was reported.
+
+    OpenAI reports a refusal with ``finish_reason="stop"`` and the text in ``refusal``;
+    locus says ``"refusal"``, so a run cannot pass it off as an empty answer.
+    """
     if has_tool_calls:
         return "tool_calls"
+    if refused:
+        return "refusal"
     return _FINISH_REASONS.get(raw or "stop", "stop")
 
 
@@ -150,15 +178,13 @@ def response_from_completion(completion: ChatCompletion, *, model_name: str) -> 
                 ),
             )
         )
-    usage = Usage()
-    if completion.usage is not None:
-        usage = Usage(
-            input_tokens=completion.usage.prompt_tokens,
-            output_tokens=completion.usage.completion_tokens,
-        )
+    refusal = choice.message.refusal or None
     return ModelResponse(
         message=Message.assistant(choice.message.content or "", tuple(calls)),
-        usage=usage,
-        finish_reason=finish_reason(choice.finish_reason, has_tool_calls=bool(calls)),
+        usage=usage_from_openai(completion.usage),
+        finish_reason=finish_reason(
+            choice.finish_reason, has_tool_calls=bool(calls), refused=refusal is not None
+        ),
         model_name=model_name,
+        refusal=refusal,
     )

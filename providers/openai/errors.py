@@ -14,7 +14,8 @@ from locus.errors import (
     ProviderUnavailableError,
 )
 from locus.models.retry import ErrorClassifier, error_for_status
-from providers._shared import redact
+
+from .._shared import redact
 
 __all__ = ["error_classifier"]
 
@@ -36,8 +37,9 @@ def classify_openai_error(
 ) -> ModelProviderError | None:
     """The locus error for an OpenAI SDK (or httpx transport) exception, else None.
 
-    Status codes decide the class: 401/403 authentication, 429 rate limit, 400/404/409/422
-    bad request, 5xx unavailable. Connection failures are "unavailable", timeouts "timeout".
+    Status codes decide the class: 401/403 authentication, 429 rate limit (or quota
+    exceeded, for ``insufficient_quota``), 400/404/409/422 bad request, 5xx unavailable.
+    Connection failures are "unavailable", timeouts "timeout".
     The SDK exception, which the locus error chains as its cause, is scrubbed of
     ``secrets`` too, so a logged traceback cannot show them either.
     """
@@ -71,7 +73,16 @@ def _from_status(
         model_name=model_name,
         provider=PROVIDER,
         headers=dict(exc.response.headers),
+        code=_error_code(exc),
     )
+
+
+def _error_code(exc: openai.APIStatusError) -> str | None:
+    """The error's ``code`` (``"insufficient_quota"``...); some servers only send ``type``."""
+    for value in (exc.code, exc.type):
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _scrub(exc: Exception, secrets: tuple[str, ...]) -> None:

@@ -13,16 +13,17 @@ from locus.errors import ConfigurationError, ModelProviderError
 from locus.models.base import Model, ModelRequest, ModelResponse, StreamItem
 from locus.models.guard import check_allow_model_requests
 from locus.models.retry import ErrorClassifier, RetryPolicy, call_with_retries
-from providers.openai.client import (
+
+from .client import (
     ClientPerLoop,
     build_client,
     check_http_client,
     resolve_api_key,
     resolve_base_url,
 )
-from providers.openai.convert import MaxTokensParam, request_params, response_from_completion
-from providers.openai.errors import error_classifier
-from providers.openai.streaming import StreamAssembler
+from .convert import MaxTokensParam, request_params, response_from_completion
+from .errors import error_classifier
+from .streaming import StreamAssembler
 
 __all__ = ["DEFAULT_TIMEOUT", "OpenAIModel"]
 

@@ -8,8 +8,9 @@ from openai.types.chat import ChatCompletionChunk
 
 from locus.core.messages import Message, ToolCall, Usage
 from locus.models.base import ModelResponse, TextDelta
-from providers._shared import parse_tool_arguments
-from providers.openai.convert import finish_reason
+
+from .._shared import parse_tool_arguments
+from .convert import finish_reason, usage_from_openai
 
 __all__ = ["StreamAssembler"]
 
@@ -25,13 +26,15 @@ class _PartialCall:
 class StreamAssembler:
     """Collects a chat-completions stream chunk by chunk.
 
-    Text is handed back as it arrives; tool-call fragments are gathered by their ``index``
+    Text is handed back as it arrives; refusal text is gathered apart from it (it is not
+    an answer); tool-call fragments are gathered by their ``index``
     (the id and name come in the first fragment, the JSON arguments in pieces); usage
     comes in the last chunk when ``stream_options.include_usage`` was requested.
     """
 
     model_name: str
     _text: list[str] = field(default_factory=list)
+    _refusal: list[str] = field(default_factory=list)
     _calls: dict[int, _PartialCall] = field(default_factory=dict)
     _finish: str | None = None
     _usage: Usage = field(default_factory=Usage)
@@ -39,10 +42,7 @@ class StreamAssembler:
     def add(self, chunk: ChatCompletionChunk) -> TextDelta | None:
         """Take in one chunk; return its text as a delta, if it carried any."""
         if chunk.usage is not None:
-            self._usage = Usage(
-                input_tokens=chunk.usage.prompt_tokens,
-                output_tokens=chunk.usage.completion_tokens,
-            )
+            self._usage = usage_from_openai(chunk.usage)
         if not chunk.choices:
             return None
         choice = chunk.choices[0]
@@ -62,6 +62,9 @@ class StreamAssembler:
                     partial.name = fragment.function.name
                 if fragment.function.arguments:
                     partial.arguments.append(fragment.function.arguments)
+        if delta.refusal:
+            # Refusal text streams in its own field; it is no part of the answer.
+            self._refusal.append(delta.refusal)
         if delta.content:
             self._text.append(delta.content)
             return TextDelta(text=delta.content)
@@ -83,9 +86,13 @@ class StreamAssembler:
             )
             for index, partial in sorted(self._calls.items())
         )
+        refusal = "".join(self._refusal) or None
         return ModelResponse(
             message=Message.assistant("".join(self._text), calls),
             usage=self._usage,
-            finish_reason=finish_reason(self._finish, has_tool_calls=bool(calls)),
+            finish_reason=finish_reason(
+                self._finish, has_tool_calls=bool(calls), refused=refusal is not None
+            ),
             model_name=self.model_name,
+            refusal=refusal,
         )

@@ -117,9 +117,10 @@ def test_provider_without_its_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatc
 
     class BrokenEntryPoint:
         name = "openai"
+        value = "locus_providers.openai:create_model"
 
         def load(self) -> Any:
-            raise ImportError("No module named 'openai'")
+            raise ModuleNotFoundError("No module named 'openai'", name="openai")
 
     monkeypatch.setattr(registry, "_provider_entry_points", lambda: {"openai": BrokenEntryPoint()})
 

@@ -219,9 +219,8 @@ async def test_frozen_v1_state_still_resumes(tool_log: Path) -> None:
     assert done.text == "Refund issued."
     assert ran(tool_log) == sorted(["lookup_order A-9", "issue_refund A-9 12"])
     assert len(model.requests) == 1
-    assert state.to_json() == json.dumps(
-        json.loads(FIXTURE.read_text()), ensure_ascii=False, separators=(",", ":")
-    )
+    # written again today (new optional fields may appear), it reads back the same
+    assert AgentRunState.from_json(state.to_json()) == state
 
 
 async def test_inside_a_graph_node_the_graph_pauses_as_before(tool_log: Path) -> None:

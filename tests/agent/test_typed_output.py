@@ -240,3 +240,18 @@ async def test_typed_output_replays_from_the_journal_inside_a_graph_node() -> No
 
     assert done.final_state["guess"]["label"] == "billing"
     assert len(mock.requests) == 1
+
+
+async def test_a_refusal_is_not_validated_or_retried() -> None:
+    from locus.core.messages import Message
+    from locus.models.base import ModelResponse
+
+    refusal = ModelResponse(message=Message.assistant(""), refusal="I can't help with that.")
+    mock = MockModel(script=[refusal])
+    agent = Agent(model=mock, output_type=Ticket)
+
+    result = await agent.arun("something harmful")
+
+    assert result.stop_reason == "refusal"
+    assert result.output is None
+    assert len(mock.requests) == 1

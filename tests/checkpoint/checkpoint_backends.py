@@ -5,6 +5,8 @@ A uniquely named module (not ``conftest``) so test modules can import it unambig
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,7 +37,8 @@ class Backend:
 
     ``make`` opens another checkpointer on the same store (another worker, say);
     ``stored_bytes`` sums the stored documents of a thread; ``overwrite_record`` replaces a
-    checkpoint's record the way a future release might have written it.
+    checkpoint's record the way a future release might have written it; ``overwrite_value``
+    replaces one stored state value and ``overwrite_pending`` the payload of one inbox row.
     """
 
     name: str
@@ -43,6 +46,7 @@ class Backend:
     stored_bytes: Callable[[Checkpointer, str], Awaitable[int]]
     overwrite_record: Callable[[Checkpointer, str, int, bytes], Awaitable[None]]
     overwrite_value: Callable[[Checkpointer, str, str, int, bytes], Awaitable[None]]
+    overwrite_pending: Callable[[Checkpointer, str, str, bytes], Awaitable[None]]
 
 
 def memory_backend() -> Backend:
@@ -66,7 +70,14 @@ def memory_backend() -> Backend:
     ) -> None:
         shared._threads[thread_id].blobs[(key, version)] = data
 
-    return Backend("memory", make, stored, overwrite_record, overwrite_value)
+    async def overwrite_pending(
+        cp: Checkpointer, thread_id: str, interrupt_id: str, data: bytes
+    ) -> None:
+        for position, row in shared._inbox.items():
+            if row.thread_id == thread_id and row.interrupt_id == interrupt_id:
+                shared._inbox[position] = dataclasses.replace(row, payload=data)
+
+    return Backend("memory", make, stored, overwrite_record, overwrite_value, overwrite_pending)
 
 
 def sqlite_backend(path: Path) -> Backend:
@@ -100,10 +111,18 @@ def sqlite_backend(path: Path) -> Backend:
             (data, thread_id, key, version),
         )
 
+    async def overwrite_pending(
+        cp: Checkpointer, thread_id: str, interrupt_id: str, data: bytes
+    ) -> None:
+        run(
+            "UPDATE locus_pending SET payload = ? WHERE thread_id = ? AND interrupt_id = ?",
+            (data, thread_id, interrupt_id),
+        )
+
     def make(**kwargs: Any) -> Checkpointer:
         return SQLiteCheckpointer(path, **kwargs)
 
-    return Backend("sqlite", make, stored, overwrite_record, overwrite_value)
+    return Backend("sqlite", make, stored, overwrite_record, overwrite_value, overwrite_pending)
 
 
 def postgres_backend(schema: str) -> Backend:
@@ -137,12 +156,20 @@ def postgres_backend(schema: str) -> Backend:
             (data, thread_id, key, version),
         )
 
+    async def overwrite_pending(
+        cp: Checkpointer, thread_id: str, interrupt_id: str, data: bytes
+    ) -> None:
+        await run(
+            "UPDATE S.locus_pending SET payload = %s WHERE thread_id = %s AND interrupt_id = %s",
+            (data, thread_id, interrupt_id),
+        )
+
     def make(**kwargs: Any) -> Checkpointer:
         from locus.checkpoint import PostgresCheckpointer
 
         return PostgresCheckpointer(POSTGRES_DSN, schema=schema, max_size=4, **kwargs)
 
-    return Backend("postgres", make, stored, overwrite_record, overwrite_value)
+    return Backend("postgres", make, stored, overwrite_record, overwrite_value, overwrite_pending)
 
 
 def redis_backend(prefix: str) -> Backend:
@@ -173,9 +200,21 @@ def redis_backend(prefix: str) -> Backend:
     ) -> None:
         await with_client(lambda c: c.hset(f"{prefix}b:{thread_id}", f"{version}:{key}", data))
 
+    async def overwrite_pending(
+        cp: Checkpointer, thread_id: str, interrupt_id: str, data: bytes
+    ) -> None:
+        async def replace(client: Any) -> None:
+            # an inbox row is "<json head>\n<payload>"; the head names thread and interrupt
+            for position, row in (await client.hgetall(f"{prefix}pr")).items():
+                head, _, _ = row.partition(b"\n")
+                if json.loads(head)[0] == thread_id and json.loads(head)[3] == interrupt_id:
+                    await client.hset(f"{prefix}pr", position, head + b"\n" + data)
+
+        await with_client(replace)
+
     def make(**kwargs: Any) -> Checkpointer:
         from locus.checkpoint import RedisCheckpointer
 
         return RedisCheckpointer(REDIS_URL, prefix=prefix, **kwargs)
 
-    return Backend("redis", make, stored, overwrite_record, overwrite_value)
+    return Backend("redis", make, stored, overwrite_record, overwrite_value, overwrite_pending)

@@ -1,6 +1,8 @@
-"""PostgreSQL-only behaviour: pooled connections the server closed are replaced silently."""
+"""PostgreSQL-only behaviour: dead pooled connections replaced silently, lock waits under races."""
 
 from __future__ import annotations
+
+import asyncio
 
 import psycopg
 from checkpoint_backends import POSTGRES_DSN
@@ -56,3 +58,49 @@ async def test_a_put_sent_twice_is_applied_once(pg_schema: str) -> None:
         assert await cp._put("t", "w1", put) == 1
         assert await cp._put("t", "w1", put) == 1
         assert [c.seq for c in await cp.history("t")] == [1]
+
+
+async def test_an_acquire_that_waited_for_a_releasing_put_loads_what_that_put_wrote(
+    pg_schema: str,
+) -> None:
+    # A resumer's acquire meets the row lock of a put that pauses and releases the thread.
+    # It takes the lease from the row that put committed, and must load that put's
+    # checkpoint, which its own statement snapshot (taken before the commit) cannot see.
+    s = f'"{pg_schema}"'
+    async with PostgresCheckpointer(POSTGRES_DSN, schema=pg_schema, max_size=2) as cp:
+        await cp.acquire("t", "runner", lease_seconds=30)
+        await cp.put(
+            "t", "runner", changes={"a": 1}, status="running", run={}, pending=[], graph="g"
+        )
+        async with await psycopg.AsyncConnection.connect(POSTGRES_DSN) as putter:
+            async with putter.transaction():
+                # what the runner's pausing put does: checkpoint 2, lease handed back
+                await putter.execute(
+                    f"UPDATE {s}.locus_threads SET latest_seq = 2, lease_owner = NULL, "
+                    "lease_expires = 0 WHERE thread_id = 't'"
+                )
+                await putter.execute(
+                    f"INSERT INTO {s}.locus_checkpoints SELECT thread_id, 2, created_at, "
+                    "'paused', graph, manifest, record FROM {s}.locus_checkpoints "
+                    "WHERE thread_id = 't' AND seq = 1".replace("{s}", s)
+                )
+                acquiring = asyncio.ensure_future(cp.acquire("t", "resumer", lease_seconds=30))
+                await wait_for_a_lock_wait(pg_schema)
+            stored = await acquiring
+        assert stored is not None
+        assert (stored.seq, stored.status, stored.values) == (2, "paused", {"a": 1})
+
+
+async def wait_for_a_lock_wait(schema: str) -> None:
+    """Return once some statement on ``schema`` waits for a lock."""
+    async with await psycopg.AsyncConnection.connect(POSTGRES_DSN, autocommit=True) as admin:
+        while True:
+            cur = await admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND position(%s in query) > 0",
+                (schema,),
+            )
+            row = await cur.fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await asyncio.sleep(0.01)

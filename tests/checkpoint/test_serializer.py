@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from locus.checkpoint import serializer
+from locus.checkpoint import TypeRegistry, serializer
 from locus.errors import CheckpointError, SchemaVersionError, StateSerializationError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1.json"
@@ -35,8 +35,9 @@ def stored(doc: Any) -> bytes:
 def test_frozen_v1_documents_still_load() -> None:
     fixture = json.loads(FIXTURE.read_text())
     expected = every_supported_value()
+    types = TypeRegistry([Ticket])  # alone, as in a fresh reader; Ticket names Priority
     for key, doc in fixture["values"].items():
-        loaded = serializer.decode(stored(doc), what=key, thread_id="t")
+        loaded = serializer.decode(stored(doc), what=key, thread_id="t", types=types)
         assert loaded == expected[key], key
         assert type(loaded) is type(expected[key]), key
     record = serializer.decode(stored(fixture["record"]), what="record", thread_id="t")
@@ -147,12 +148,16 @@ def test_unsupported_value_names_its_full_path_and_type() -> None:
     assert "'th'" in message
 
 
-def test_a_class_that_cannot_be_imported_again_is_refused_when_stored() -> None:
+def test_a_class_defined_in_a_function_is_stored_only_once_registered_by_name() -> None:
     class Local(BaseModel):
         a: int = 1
 
-    with pytest.raises(StateSerializationError, match=r"state\['x'\].*cannot be imported"):
+    with pytest.raises(StateSerializationError, match=r"state\['x'\].*inside a function"):
         serializer.encode(Local(), root="state['x']", thread_id="t")
+    types = TypeRegistry([])
+    types.register(Local, name="tests:Local")
+    data = serializer.encode(Local(), root="state['x']", thread_id="t", types=types)
+    assert serializer.decode(data, what="x", thread_id="t", types=types) == Local()
 
 
 def test_subclasses_of_builtin_types_are_not_silently_downcast() -> None:
@@ -190,3 +195,13 @@ def test_only_enum_and_model_classes_are_ever_instantiated() -> None:
     doc = {"v": 1, "d": {"$t": "model", "cls": "subprocess:Popen", "v": {"args": "true"}}}
     with pytest.raises(CheckpointError, match="subprocess:Popen"):
         serializer.decode(stored(doc), what="state['a']", thread_id="th")
+    enum_as_model = {"$t": "model", "cls": serializer_name(Priority), "v": {}}
+    types = TypeRegistry([Priority])
+    with pytest.raises(CheckpointError, match="not a BaseModel"):
+        serializer.decode(
+            stored({"v": 1, "d": enum_as_model}), what="x", thread_id="t", types=types
+        )
+
+
+def serializer_name(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"

@@ -49,9 +49,11 @@ def test_provider_without_a_model_id_is_refused() -> None:
 def test_missing_sdk_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     class MissingSdk:
         name = "oci"
+        value = "locus_providers.oci:create_model"
 
         def load(self) -> Any:
-            raise ModuleNotFoundError("No module named 'oci'")
+            # What the import system raises: the missing module's name is set.
+            raise ModuleNotFoundError("No module named 'oci'", name="oci")
 
     monkeypatch.setattr(registry, "_provider_entry_points", lambda: {"oci": MissingSdk()})
 

@@ -22,8 +22,8 @@ from locus.models import Model
 from locus.models.retry import RetryPolicy
 from locus.multiagent import END, START, StateGraph
 from locus.tools import tool
-from providers.oci import OCIModel
-from providers.openai import OpenAIModel
+from locus_providers.oci import OCIModel
+from locus_providers.openai import OpenAIModel
 
 REJECTION = "Over the card limit; escalate to finance."
 BASE_URL = "https://llm.test/v1"

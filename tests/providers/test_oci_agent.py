@@ -10,7 +10,7 @@ import pytest
 from locus.agent import Agent, AgentConfig
 from locus.models.retry import RetryPolicy
 from locus.tools import tool
-from providers.oci import OCIModel
+from locus_providers.oci import OCIModel
 
 
 async def test_agent_runs_a_cohere_tool_round_trip(

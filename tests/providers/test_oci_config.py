@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from locus.core.messages import Message
 from locus.errors import ConfigurationError
 from locus.models.base import ModelRequest
-from providers.oci import OCIModel
+from locus_providers.oci import OCIModel
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaenvcompartment"
 MODEL = "meta.llama-3.3-70b-instruct"

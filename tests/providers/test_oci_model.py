@@ -26,7 +26,7 @@ from locus.errors import (
 from locus.models import guard
 from locus.models.base import ModelRequest, ModelResponse, ModelSettings, TextDelta, ToolSpec
 from locus.models.retry import RetryPolicy
-from providers.oci import OCIModel
+from locus_providers.oci import OCIModel
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaatestcompartment"
 CHAT_PATH = "/20231130/actions/chat"

@@ -17,7 +17,7 @@ from locus.agent import Agent, AgentConfig
 from locus.core.events import ToolCallEvent, ToolResultEvent
 from locus.models.retry import RetryPolicy
 from locus.tools import tool
-from providers.openai import OpenAIModel
+from locus_providers.openai import OpenAIModel
 
 BASE_URL = "https://llm.test/v1"
 

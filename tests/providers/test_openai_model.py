@@ -28,8 +28,8 @@ from locus.errors import (
 from locus.models import guard
 from locus.models.base import ModelRequest, ModelResponse, ModelSettings, TextDelta, ToolSpec
 from locus.models.retry import RetryPolicy
-from providers._shared import redact
-from providers.openai import OpenAIModel
+from locus_providers._shared import redact
+from locus_providers.openai import OpenAIModel
 
 BASE_URL = "https://llm.test/v1"
 API_KEY = "sk-test-0123456789abcdefSECRET"

@@ -18,8 +18,8 @@ from locus.core.messages import Message
 from locus.errors import ProviderAuthenticationError, ProviderUnavailableError
 from locus.models.base import Model, ModelRequest, ModelResponse, TextDelta
 from locus.models.retry import RetryPolicy
-from providers.oci import OCIModel
-from providers.openai import OpenAIModel
+from locus_providers.oci import OCIModel
+from locus_providers.openai import OpenAIModel
 
 REQUEST = ModelRequest(messages=(Message.user("Hello"),))
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from locus.models import infer_model
-from providers.oci import OCIModel
-from providers.openai import OpenAIModel
+from locus_providers.oci import OCIModel
+from locus_providers.openai import OpenAIModel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,8 @@ def test_importing_locus_imports_no_provider_sdk() -> None:
         """
         import sys
         import locus, locus.errors, locus.models, locus.models.retry
-        loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("openai", "oci", "providers"))
+        roots = ("openai", "oci", "locus_providers")
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in roots)
         print(loaded)
         """
     )
@@ -99,3 +100,42 @@ def test_missing_sdk_names_the_extra_to_install(sdk: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert f"pip install 'locus[{sdk}]'" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("blocked", "named"),
+    [
+        # A module of the adapter itself is missing: a broken install, not a missing SDK.
+        ("locus_providers.openai.model", "locus_providers.openai.model"),
+        # The SDK is there but a package it needs is not.
+        ("httpx2", "httpx2"),
+    ],
+)
+def test_an_adapter_that_fails_to_import_is_not_called_a_missing_sdk(
+    blocked: str, named: str
+) -> None:
+    result = run_python(
+        f"""
+        import sys
+
+        class Broken:
+            def find_spec(self, name, path=None, target=None):
+                if name == {blocked!r}:
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                return None
+
+        sys.meta_path.insert(0, Broken())
+        from locus.errors import ConfigurationError, MissingDependencyError
+        from locus.models import infer_model
+        try:
+            infer_model("openai:gpt-4.1", api_key="sk-test-registry")
+        except MissingDependencyError as exc:
+            print("MissingDependencyError", exc)
+        except ConfigurationError as exc:
+            print("ConfigurationError", exc)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ConfigurationError"), result.stdout
+    assert named in result.stdout
+    assert "pip install 'locus[openai]'" not in result.stdout

@@ -14,6 +14,7 @@ from locus.errors import (
     ProviderAuthenticationError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    QuotaExceededError,
     RateLimitError,
 )
 from locus.models.retry import (
@@ -254,3 +255,24 @@ def test_every_provider_maps_a_status_to_the_same_error_class(
     assert str(error).startswith("x:model: ") and "nope" in str(error)
     if expected in (RateLimitError, ProviderUnavailableError):
         assert error.retry_after == 2.0
+
+
+async def test_a_429_with_insufficient_quota_is_a_quota_error_raised_after_one_attempt(
+    retry_policy: RetryPolicy, sleeps: list[float]
+) -> None:
+    quota = error_for_status(
+        429,
+        "You exceeded your current quota",
+        model_name="x:model",
+        provider="x",
+        headers={"Retry-After": "2"},
+        code="insufficient_quota",
+    )
+    call = FlakyCall(quota)
+
+    with pytest.raises(QuotaExceededError) as raised:
+        await _run(call, retry_policy)
+
+    assert raised.value is quota
+    assert "quota exceeded (429, insufficient_quota): You exceeded" in str(quota)
+    assert (call.attempts, sleeps) == (1, [])

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from locus.agent import Agent
 from locus.errors import OutputValidationError
 from locus.models.retry import RetryPolicy
-from providers.oci import OCIModel
-from providers.openai import OpenAIModel
+from locus_providers.oci import OCIModel
+from locus_providers.openai import OpenAIModel
 
 BASE_URL = "https://llm.test/v1"
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaoutput"
@@ -234,4 +234,39 @@ async def test_oci_cohere_is_sent_a_json_object_response_format_with_the_schema(
 
     assert result.output == Verdict(label="billing", confidence=0.5)
     chat = genai_service.requests[0].json()["chatRequest"]
+    assert chat["responseFormat"] == {"type": "JSON_OBJECT", "schema": STRICT_SCHEMA}
+
+
+async def test_oci_cohere_v2_is_sent_a_json_object_response_format_with_the_schema(
+    genai_service: Any, oci_files: Any, retry_policy: RetryPolicy
+) -> None:
+    answer = '{"label": "refund", "confidence": 0.9}'
+    genai_service.reply_json(
+        {
+            "modelId": "cohere.command-a-03-2025",
+            "modelVersion": "1.0",
+            "chatResponse": {
+                "apiFormat": "COHEREV2",
+                "message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": answer}]},
+                "finishReason": "COMPLETE",
+                "usage": {"promptTokens": 40, "completionTokens": 12, "totalTokens": 52},
+            },
+        }
+    )
+    model = OCIModel(
+        "cohere.command-a-03-2025",
+        compartment_id=COMPARTMENT,
+        config_file=str(oci_files.config_file),
+        service_endpoint=genai_service.endpoint,
+        retry=retry_policy,
+        timeout=10.0,
+        api_format="COHEREV2",
+    )
+    agent = Agent(model=model, output_type=Verdict)
+
+    result = await agent.arun("Parcel lost")
+
+    assert result.output == Verdict(label="refund", confidence=0.9)
+    chat = genai_service.requests[0].json()["chatRequest"]
+    assert chat["apiFormat"] == "COHEREV2"
     assert chat["responseFormat"] == {"type": "JSON_OBJECT", "schema": STRICT_SCHEMA}
