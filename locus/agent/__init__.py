@@ -3,5 +3,14 @@
 from locus.agent.agent import Agent, AgentResult
 from locus.agent.classify import Classification, classify
 from locus.agent.config import AgentConfig
+from locus.agent.pause import AgentRunState, PendingApproval
 
-__all__ = ["Agent", "AgentConfig", "AgentResult", "Classification", "classify"]
+__all__ = [
+    "Agent",
+    "AgentConfig",
+    "AgentResult",
+    "AgentRunState",
+    "Classification",
+    "PendingApproval",
+    "classify",
+]

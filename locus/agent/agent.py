@@ -180,6 +180,9 @@ class Agent:
         Per iteration: ``ModelRequestEvent``, ``TextDeltaEvent``s, ``ModelResponseEvent``,
         then a ``ToolCallEvent`` per requested tool and their ``ToolResultEvent``s (in the
         order the model asked, after all of them finished).
+        Outside a graph node, a turn whose tools need approval ends the stream with a
+        ``TerminateEvent`` whose ``stop_reason`` is ``"paused"`` and whose ``state`` and
+        ``pending_approvals`` are what ``resume`` needs (see ``arun``).
 
         Args:
             prompt: the user's message for this turn.
