@@ -1,5 +1,9 @@
 """Graph runtime overhead: per node, per interrupt round trip, wide state, parallel branches.
 
+The per-node cost is measured with tracing off (the default: no tracer provider set) and
+with an OpenTelemetry SDK tracer provider whose exporter drops every span (the cost of
+making spans, not of shipping them); that line needs ``opentelemetry-sdk``.
+
 Run: python benchmarks/bench_graph.py
 Prints one line per measurement. The nodes do no work, so the numbers are the runtime's own
 cost. Each figure is the best of several repeats (least disturbed by other processes).
@@ -62,6 +66,8 @@ async def main() -> None:
         per_run = await best_us(lambda g=graph: g.execute({"x": 1}), max(200, 20000 // n))
         print(f"linear chain, {n:>2} nodes:        {per_run / n:7.2f} µs per node")
 
+    await traced_per_node()
+
     graph = approval_graph()
 
     async def round_trip() -> None:
@@ -95,6 +101,38 @@ async def main() -> None:
     print(f"8 parallel branches x 10 ms:    {(time.perf_counter() - start) * 1e3:7.2f} ms wall")
 
     print(f"import locus.multiagent (fresh): {import_ms():7.2f} ms")
+
+
+async def traced_per_node() -> None:
+    """The linear chain again with an SDK tracer provider and a no-op exporter."""
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            SimpleSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+    except ImportError:
+        print("traced chain: skipped (pip install opentelemetry-sdk)")
+        return
+
+    from locus import observe
+
+    class Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(Drop()))
+    observe.configure(tracer_provider=provider)
+    try:
+        for n in (4, 16, 64):
+            graph = chain(n)
+            per_run = await best_us(lambda g=graph: g.execute({"x": 1}), max(100, 5000 // n))
+            print(f"linear chain, {n:>2} nodes, traced: {per_run / n:7.2f} µs per node")
+    finally:
+        observe.configure()
+        provider.shutdown()
 
 
 def import_ms() -> float:

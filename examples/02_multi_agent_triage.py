@@ -19,6 +19,7 @@ Sections:
 5. An unclear ticket: triage escalates to a person
 6. A technical ticket: the specialist asks a person through a tool
 7. Mistakes get clear errors
+8. Live progress in the terminal
 
 Runs offline on the mock (``LOCUS_MODEL_PROVIDER=mock``, the default without an OCI
 config); with ``openai`` or ``oci`` the same agents run on the real model.
@@ -33,6 +34,7 @@ import re
 from typing import Any
 
 from locus.agent import Agent, AgentConfig, classify
+from locus.console import render
 from locus.core import Command, interrupt
 from locus.core.events import TerminateEvent
 from locus.core.messages import Message, ToolCall
@@ -329,6 +331,20 @@ async def section_7() -> None:
         print("ToolDefinitionError:", exc)
 
 
+# %% 8. Live progress in the terminal ---------------------------------------------------------
+
+
+async def section_8() -> None:
+    print("== 8. Live progress: the technical ticket again, rendered as it runs")
+    graph = support_graph()
+    # render() prints a graph.stream() as it happens and returns its last event, whose
+    # final_state is the resumable snapshot when the run paused.
+    run = await render(graph.stream({"request": "The app shows an error at login."}))
+    answer = "version 3.2, fixed in 3.3"
+    run = await render(graph.stream(Command(update=run.final_state, resume=answer)))
+    await render(graph.stream(Command(update=run.final_state, resume="yes")))
+
+
 async def main() -> None:
     section_1()
     await section_2()
@@ -337,6 +353,7 @@ async def main() -> None:
     await section_5()
     await section_6()
     await section_7()
+    await section_8()
 
 
 if __name__ == "__main__":

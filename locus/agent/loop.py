@@ -51,6 +51,7 @@ from locus.models.base import (
     StreamItem,
     TextDelta,
 )
+from locus.observe.hooks import active
 from locus.tools import Tool
 
 if TYPE_CHECKING:
@@ -82,30 +83,46 @@ async def call_model(
     Raises:
         ReplayMismatchError: on replay, the request differs from the recorded one.
     """
-    ctx = _CURRENT.get() if journal else None
-    if ctx is None:
+    obs = active()
+    observed = obs.model_call(model.name, request) if obs is not None else None
+    try:
+        ctx = _CURRENT.get() if journal else None
+        if ctx is None:
+            async for item in model.stream(request):
+                if observed is not None and isinstance(item, ModelResponse):
+                    observed.responded(item)
+                yield item
+            return
+        n = journal_counter(ctx, "model")
+        key = f"model:{n}"
+        # Without an output schema the request prints as it did before ``output`` existed,
+        # so journals recorded by earlier releases still replay.
+        exclude = _NO_OUTPUT if request.output is None else None
+        print_ = fingerprint_bytes(pydantic_core.to_json([model.name, request], exclude=exclude))
+        last = request.messages[-1].content[:60] if request.messages else ""
+        about = f"model call #{n} to {model.name} (last message {last!r})"
+        entry = lookup(ctx, key, print_, about)
+        if entry is not None:
+            response = ModelResponse.model_validate(entry["result"])
+            if observed is not None:
+                observed.responded(response, replayed=True)
+            if response.message.content:
+                yield TextDelta(text=response.message.content)
+            yield response
+            return
         async for item in model.stream(request):
+            if isinstance(item, ModelResponse):
+                record(ctx, key, print_, about, item.model_dump(mode="json"))
+                if observed is not None:
+                    observed.responded(item)
             yield item
-        return
-    n = journal_counter(ctx, "model")
-    key = f"model:{n}"
-    # Without an output schema the request prints as it did before ``output`` existed, so
-    # journals recorded by earlier releases still replay.
-    exclude = _NO_OUTPUT if request.output is None else None
-    print_ = fingerprint_bytes(pydantic_core.to_json([model.name, request], exclude=exclude))
-    last = request.messages[-1].content[:60] if request.messages else ""
-    about = f"model call #{n} to {model.name} (last message {last!r})"
-    entry = lookup(ctx, key, print_, about)
-    if entry is not None:
-        response = ModelResponse.model_validate(entry["result"])
-        if response.message.content:
-            yield TextDelta(text=response.message.content)
-        yield response
-        return
-    async for item in model.stream(request):
-        if isinstance(item, ModelResponse):
-            record(ctx, key, print_, about, item.model_dump(mode="json"))
-        yield item
+    except BaseException as exc:
+        if observed is not None:
+            observed.failed(exc)
+        raise
+    finally:
+        if observed is not None:
+            observed.end()
 
 
 async def call_tool(
@@ -125,19 +142,34 @@ async def call_tool(
         BaseException: non-``Exception`` signals (cancellation, a graph ``interrupt()``)
             pass through untouched.
     """
-    ctx = _CURRENT.get() if journal_key is not None else None
-    if ctx is None or journal_key is None:
-        return await _run_tool(tools, call)
-    print_ = fingerprint([call.name, call.arguments])
-    about = f"tool call {call.name}({_short_args(call.arguments)})"
-    entry = lookup(ctx, journal_key, print_, about)
-    if entry is not None:
-        return ToolOutcome(entry["result"]["content"], entry["result"]["is_error"])
-    outcome = await _run_tool(tools, call)
-    record(
-        ctx, journal_key, print_, about, {"content": outcome.content, "is_error": outcome.is_error}
-    )
-    return outcome
+    obs = active()
+    observed = obs.tool_call(call) if obs is not None else None
+    try:
+        ctx = _CURRENT.get() if journal_key is not None else None
+        replayed = False
+        if ctx is None or journal_key is None:
+            outcome = await _run_tool(tools, call)
+        else:
+            print_ = fingerprint([call.name, call.arguments])
+            about = f"tool call {call.name}({_short_args(call.arguments)})"
+            entry = lookup(ctx, journal_key, print_, about)
+            if entry is not None:
+                replayed = True
+                outcome = ToolOutcome(entry["result"]["content"], entry["result"]["is_error"])
+            else:
+                outcome = await _run_tool(tools, call)
+                result = {"content": outcome.content, "is_error": outcome.is_error}
+                record(ctx, journal_key, print_, about, result)
+        if observed is not None:
+            observed.done(outcome.content, outcome.is_error, replayed=replayed)
+        return outcome
+    except BaseException as exc:
+        if observed is not None:
+            observed.failed(exc)
+        raise
+    finally:
+        if observed is not None:
+            observed.end()
 
 
 async def _run_tool(tools: Mapping[str, Tool], call: ToolCall) -> ToolOutcome:

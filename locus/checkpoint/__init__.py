@@ -15,6 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from locus.checkpoint.base import Checkpointer
+from locus.checkpoint.connect import connect
 from locus.checkpoint.memory import MemoryCheckpointer
 from locus.checkpoint.records import (
     CheckpointStatus,
@@ -43,6 +44,7 @@ __all__ = [
     "SQLiteCheckpointer",
     "StoredCheckpoint",
     "TypeRegistry",
+    "connect",
     "register_type",
 ]
 

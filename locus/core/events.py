@@ -54,13 +54,14 @@ class NodeStartedEvent(Event):
 
 
 class NodeFinishedEvent(Event):
-    """A node returned; ``update`` is what it wrote to the state."""
+    """A node returned; ``update`` is what it wrote to the state, ``elapsed_ms`` its run time."""
 
     type: Literal["node_finished"] = "node_finished"
     node: str
     step: int
     update: dict[str, Any]
     goto: list[str] = []
+    elapsed_ms: float | None = None
 
 
 class GraphInterruptedEvent(Event):

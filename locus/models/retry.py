@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,6 +37,7 @@ from locus.errors import (
     QuotaExceededError,
     RateLimitError,
 )
+from locus.observe.logs import fields, get_logger
 
 __all__ = [
     "QUOTA_ERROR_CODES",
@@ -49,7 +49,7 @@ __all__ = [
     "parse_retry_after",
 ]
 
-_log = logging.getLogger(__name__)
+_log = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -150,6 +150,13 @@ def _log_retry(provider: str, policy: RetryPolicy) -> Callable[[RetryCallState],
             type(error).__name__,
             status,
             retry_state.upcoming_sleep,
+            extra=fields(
+                model=provider,
+                attempt=retry_state.attempt_number,
+                retry_delay=retry_state.upcoming_sleep,
+                cause=type(error).__name__,
+                status_code=status,
+            ),
         )
 
     return before_sleep

@@ -35,6 +35,7 @@ from locus.multiagent import leases
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
+from locus.observe.hooks import log_lease_conflict, open_run
 
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer, CheckpointStatus, StoredCheckpoint
@@ -250,12 +251,23 @@ async def execute_thread(
             )
         thread_id = os.urandom(12).hex()
     owner = os.urandom(12).hex()
-    stored = await leases.take(checkpointer, thread_id, owner, lease)
+    obs = open_run(graph.name, thread_id)
+    try:
+        stored = await leases.take(checkpointer, thread_id, owner, lease)
+    except ResumeConflictError as exc:
+        log_lease_conflict(graph.name, thread_id, exc)
+        raise
     heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
     saver = _Saver(checkpointer, thread_id, owner, graph.name, stored)
     try:
         run = Execution(
-            plan, before=before, after=after, max_steps=max_steps, emit=emit, on_step=saver
+            plan,
+            before=before,
+            after=after,
+            max_steps=max_steps,
+            emit=emit,
+            on_step=saver,
+            obs=obs,
         )
         result = await _dispatch(run, saver, stored, inputs, thread_id)
     finally:

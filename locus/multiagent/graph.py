@@ -27,6 +27,7 @@ from locus.multiagent.plan import (
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
+from locus.observe.hooks import open_run
 
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer
@@ -357,7 +358,14 @@ class StateGraph:
             return await execute_thread(
                 self, plan, before, after, max_steps, inputs, thread_id, emit
             )
-        run = Execution(plan, before=before, after=after, max_steps=max_steps, emit=emit)
+        run = Execution(
+            plan,
+            before=before,
+            after=after,
+            max_steps=max_steps,
+            emit=emit,
+            obs=open_run(self.name, None),
+        )
         if isinstance(inputs, Command):
             values, run_state = _from_snapshot(inputs)
             return await run.resume(values, run_state, inputs)

@@ -85,6 +85,9 @@ class RunState:
         spent: per node that finished in the current step, the work it recorded. Never
             stored with the step; kept so that a step whose checkpoint cannot be written
             can still record the actions its nodes took (see ``locus.multiagent.durable``).
+        trace: where observability left the run (``locus.observe.links``): the span
+            context of the execution that paused or ran it, and the time of the pause.
+            Only written while something observes; plain JSON, read back defensively.
     """
 
     run_id: str
@@ -97,10 +100,11 @@ class RunState:
     journals: dict[str, dict[str, Any]] = field(default_factory=dict)
     kind: PauseKind | None = None
     spent: dict[str, dict[str, Any]] = field(default_factory=dict)
+    trace: dict[str, Any] | None = None
 
     def to_marker(self, graph: str) -> dict[str, Any]:
         """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot."""
-        return {
+        marker: dict[str, Any] = {
             "version": MARKER_VERSION,
             "graph": graph,
             "run_id": self.run_id,
@@ -119,6 +123,9 @@ class RunState:
             "interrupts": [p.to_json() for p in self.pending],
             "journals": self.journals,
         }
+        if self.trace is not None:
+            marker["trace"] = self.trace
+        return marker
 
     @classmethod
     def from_marker(
@@ -179,6 +186,7 @@ class RunState:
                     for p in marker["interrupts"]
                 ],
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
+                trace=marker.get("trace"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _malformed(thread_id, f"{where} is malformed ({exc!r})") from exc

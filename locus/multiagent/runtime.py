@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from locus.core.command import NO_ANSWER, Command
 from locus.core.interrupt import (
@@ -40,6 +41,11 @@ from locus.errors import (
 from locus.multiagent.plan import END, START, GraphPlan, NodeSpec, Router
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, PendingInterrupt, RunState, interrupt_id
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from locus.observe.run import RunObserver
 
 __all__ = ["Execution", "StepHook"]
 
@@ -69,7 +75,7 @@ class _Outcome:
 class Execution:
     """One ``execute`` call over a plan. Holds nothing after it returns."""
 
-    __slots__ = ("after", "before", "emit", "max_steps", "on_step", "path", "plan")
+    __slots__ = ("after", "before", "emit", "max_steps", "obs", "on_step", "path", "plan")
 
     def __init__(
         self,
@@ -80,6 +86,7 @@ class Execution:
         max_steps: int,
         emit: Callable[[Any], None] | None = None,
         on_step: StepHook | None = None,
+        obs: RunObserver | None = None,
     ) -> None:
         self.plan = plan
         self.before = before
@@ -87,6 +94,7 @@ class Execution:
         self.max_steps = max_steps
         self.emit = emit
         self.on_step = on_step
+        self.obs = obs
         self.path: list[str] = []
 
     # --- entry points -------------------------------------------------------------------
@@ -94,11 +102,19 @@ class Execution:
     async def start(self, values: dict[str, Any]) -> GraphResult:
         """Run from START with ``values`` (owned by the run from now on)."""
         rs = RunState(run_id=os.urandom(8).hex())
+        if self.obs is not None:
+            return await self._observed(self._start(values, rs), rs, "start")
+        rs.frontier = await self._next_frontier(values, rs, [(START, ())])
+        return await self._drive(values, rs, skip_before=False)
+
+    async def _start(self, values: dict[str, Any], rs: RunState) -> GraphResult:
         rs.frontier = await self._next_frontier(values, rs, [(START, ())])
         return await self._drive(values, rs, skip_before=False)
 
     async def resume_running(self, values: dict[str, Any], rs: RunState) -> GraphResult:
         """Continue a run that stopped mid-way (its process died): re-run its current step."""
+        if self.obs is not None:
+            return await self._observed(self._drive(values, rs, skip_before=False), rs, "continue")
         return await self._drive(values, rs, skip_before=False)
 
     async def resume(self, values: dict[str, Any], rs: RunState, command: Command) -> GraphResult:
@@ -115,18 +131,23 @@ class Execution:
                     f"the pause refers to node {name!r}, which graph {plan.name!r} does not "
                     f"have (nodes: {sorted(plan.nodes)})"
                 )
-        goto = command.goto_targets()
-        for target in goto:
+        for target in command.goto_targets():
             if target != END and target not in plan.nodes:
                 raise ResumeTargetError(
                     f"Command(goto={target!r}) names a node graph {plan.name!r} does not have "
                     f"(nodes: {sorted(plan.nodes)})"
                 )
-        kind = rs.kind
-        paused_nodes = {p.node for p in rs.pending}
         for iid in command.resume_by_id or ():
             if all(p.id != iid for p in rs.pending):
                 raise self._unknown_interrupt(iid, rs.pending)
+        if self.obs is not None:
+            return await self._observed(self._resume(values, rs, command), rs, "resume", command)
+        return await self._resume(values, rs, command)
+
+    async def _resume(self, values: dict[str, Any], rs: RunState, command: Command) -> GraphResult:
+        goto = command.goto_targets()
+        kind = rs.kind
+        paused_nodes = {p.node for p in rs.pending}
         if kind == "interrupt" and not goto:
             self._apply_answers(rs, command)
             return await self._drive(values, rs, skip_before=True)
@@ -148,6 +169,25 @@ class Execution:
         rs.frontier = [n for n in rs.frontier if n in rs.done]
         return await self._drive(values, rs, skip_before=True, extra_goto=goto)
 
+    async def _observed(
+        self,
+        work: Coroutine[Any, Any, GraphResult],
+        rs: RunState,
+        kind: str,
+        command: Command | None = None,
+    ) -> GraphResult:
+        """Run ``work`` (one of the entry points) with the observer told how it goes."""
+        obs = self.obs
+        assert obs is not None
+        obs.begin(rs, kind, command)
+        try:
+            result = await work
+        except BaseException as exc:
+            obs.failed(exc)
+            raise
+        obs.finished(result)
+        return result
+
     # --- the loop -----------------------------------------------------------------------
 
     async def _drive(
@@ -159,6 +199,7 @@ class Execution:
         extra_goto: tuple[str, ...] = (),
     ) -> GraphResult:
         plan = self.plan
+        obs = self.obs
         while rs.frontier or extra_goto:
             if rs.step >= self.max_steps:
                 raise self._too_many_steps(values)
@@ -174,7 +215,13 @@ class Execution:
             if len(frontier) == 1 and not rs.done and not rs.pending:
                 # the common case: one node, nothing carried over from a pause
                 name = frontier[0]
-                outcome = await self._call(plan.nodes[name], dict(values), rs)
+                if obs is None:
+                    outcome = await self._call(plan.nodes[name], dict(values), rs)
+                else:
+                    # a step lasts until the next begins (or the run ends): merge, routing
+                    # and the checkpoint write belong to it
+                    obs.step_started(rs.step, frontier)
+                    outcome = await self._observed_call(plan.nodes[name], dict(values), rs)
                 if outcome.pending is not None:
                     rs.pending = self._pending(name, outcome.pending, rs)
                     return await self._pause(values, rs, "interrupt")
@@ -182,6 +229,8 @@ class Execution:
                 self._merge(values, ((name, outcome.update),), written, rs.step)
                 sources: list[tuple[str, tuple[str, ...]]] = [(name, outcome.goto)]
             else:
+                if obs is not None:
+                    obs.step_started(rs.step, frontier)
                 if not await self._run_step(values, rs):
                     return await self._pause(values, rs, "interrupt")
                 done = rs.done
@@ -207,15 +256,16 @@ class Execution:
         blocked = {p.node for p in rs.pending}
         runnable = [n for n in rs.frontier if n not in rs.done and n not in blocked]
         nodes = self.plan.nodes
+        call = self._call if self.obs is None else self._observed_call
         if len(runnable) == 1:
             outcomes: list[_Outcome | BaseException] = [
-                await self._call(nodes[runnable[0]], dict(values), rs)
+                await call(nodes[runnable[0]], dict(values), rs)
             ]
         else:
             import asyncio  # deferred: importing locus.multiagent should not pay for it
 
             outcomes = await asyncio.gather(
-                *(self._call(nodes[n], dict(values), rs) for n in runnable),
+                *(call(nodes[n], dict(values), rs) for n in runnable),
                 return_exceptions=True,
             )
         for outcome in outcomes:
@@ -241,6 +291,18 @@ class Execution:
 
     # --- one node -------------------------------------------------------------------------
 
+    async def _observed_call(self, spec: NodeSpec, view: dict[str, Any], rs: RunState) -> _Outcome:
+        obs = self.obs
+        assert obs is not None
+        handle = obs.node_started(spec.name, rs.step)
+        try:
+            outcome = await self._call(spec, view, rs)
+        except BaseException as exc:
+            obs.node_failed(handle, exc)
+            raise
+        obs.node_finished(handle, rs, outcome.pending)
+        return outcome
+
     async def _call(self, spec: NodeSpec, view: dict[str, Any], rs: RunState) -> _Outcome:
         name = spec.name
         emit = self.emit
@@ -253,6 +315,7 @@ class Execution:
             from locus.core.events import NodeStartedEvent
 
             emit(NodeStartedEvent(node=name, step=rs.step))
+            started = time.perf_counter()
         token = _enter(ctx)
         try:
             out = spec.fn(view)
@@ -286,7 +349,11 @@ class Execution:
 
             emit(
                 NodeFinishedEvent(
-                    node=name, step=rs.step, update=outcome.update, goto=list(outcome.goto)
+                    node=name,
+                    step=rs.step,
+                    update=outcome.update,
+                    goto=list(outcome.goto),
+                    elapsed_ms=(time.perf_counter() - started) * 1e3,
                 )
             )
         return outcome
@@ -504,6 +571,10 @@ class Execution:
 
     async def _pause(self, values: dict[str, Any], rs: RunState, kind: Any) -> GraphResult:
         rs.kind = kind
+        if self.obs is not None:
+            self.obs.paused(rs)  # before the marker is written: it carries the span context
+        else:
+            rs.trace = None  # a stale record of an earlier pause must not outlive this one
         if self.on_step is not None:
             await self.on_step(values, rs, set())
         if self.emit is not None:
