@@ -255,3 +255,36 @@ async def test_a_refusal_is_not_validated_or_retried() -> None:
     assert result.stop_reason == "refusal"
     assert result.output is None
     assert len(mock.requests) == 1
+
+
+async def test_journal_entries_recorded_before_typed_output_existed_still_replay() -> None:
+    import pydantic_core
+
+    from locus.agent.loop import call_model
+    from locus.core.interrupt import JOURNAL_KEY, NodeContext, _enter, _leave
+    from locus.core.journal import fingerprint_bytes
+    from locus.core.messages import Message
+    from locus.models.base import ModelRequest, ModelResponse
+
+    mock = MockModel(script=[])
+    request = ModelRequest(messages=(Message.user("hi"),))
+    # what earlier releases printed: the request without an ``output`` field at all
+    old_form = pydantic_core.to_json([mock.name, request.model_dump(exclude={"output"})])
+    recorded = ModelResponse(message=Message.assistant("from the journal"))
+    ctx = NodeContext("node", 0)
+    ctx.extras[JOURNAL_KEY] = {
+        "model:0": {
+            "fingerprint": fingerprint_bytes(old_form),
+            "about": "model call #0",
+            "result": recorded.model_dump(mode="json"),
+        }
+    }
+
+    token = _enter(ctx)
+    try:
+        items = [item async for item in call_model(mock, request)]
+    finally:
+        _leave(token)
+
+    assert items[-1] == recorded
+    assert mock.requests == []
