@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    ValidationError,
+    model_serializer,
+)
 
 from locus.agent.approval import ToolApproval, ToolApprovalAnswer
 from locus.core.messages import Message, ToolCall, Usage
@@ -101,11 +109,16 @@ class AgentRunState(BaseModel):
         """The tool calls of the turn that stopped (the last message's)."""
         return self.messages[-1].tool_calls if self.messages else ()
 
+    @model_serializer(mode="wrap")
+    def _versioned(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Every serialized form (to_json, model_dump, a TerminateEvent logged as JSON)
+        # carries the version and kind, so any of them can be loaded with from_json.
+        body: dict[str, Any] = handler(self)
+        return {"$schemaVersion": STATE_SCHEMA_VERSION, "type": _KIND, **body}
+
     def to_json(self) -> str:
         """The state as versioned JSON (``"$schemaVersion": 1``, ``"type"`` naming it)."""
-        document = {"$schemaVersion": STATE_SCHEMA_VERSION, "type": _KIND}
-        document.update(self.model_dump(mode="json"))
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        return self.model_dump_json()
 
     @classmethod
     def from_json(cls, data: str | bytes | Mapping[str, Any]) -> AgentRunState:

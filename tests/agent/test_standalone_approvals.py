@@ -243,3 +243,20 @@ async def test_inside_a_graph_node_the_graph_pauses_as_before(tool_log: Path) ->
 
     assert done.final_state["stop"] == "complete"
     assert ran(tool_log) == sorted(["lookup_order A-1", "issue_refund A-1 30", "close_account ann"])
+
+
+async def test_a_paused_terminate_event_logged_as_json_still_resumes(tool_log: Path) -> None:
+    from locus.core.events import parse_event
+
+    agent = make_agent(
+        MockModel(script=[tool_call("issue_refund", order_id="A-3", amount=4), "ok"])
+    )
+    paused = await agent.arun("refund A-3")
+    logged = parse_event(paused.events[-1].model_dump_json())
+    assert isinstance(logged, TerminateEvent)
+    [pending] = logged.pending_approvals
+
+    done = await agent.resume(logged.state, approvals={pending["call_id"]: True})
+
+    assert done.text == "ok"
+    assert ran(tool_log) == ["issue_refund A-3 4"]
