@@ -236,3 +236,27 @@ async def test_outside_a_graph_a_destructive_tool_stops_the_run_and_resume_runs_
     # the turn's two tools run concurrently: compare without order
     assert sorted(notes_log.calls()) == [("delete_note", "todo"), ("read_note", "todo")]
     assert len(notes_log.pids()) == 2  # each run started its own server and closed it
+
+
+def test_agents_without_mcp_servers_never_import_the_mcp_sdk() -> None:
+    import subprocess
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from locus.agent import Agent\n"
+        "from locus.mcp import MCPServer\n"
+        "MCPServer.stdio('python', ['server.py'])\n"
+        "assert Agent(model='mock').run_sync('hi').text\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'mcp', 'mcp_types'}))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+
+    assert done.stdout.strip() == "[]"
