@@ -21,6 +21,8 @@ from locus.models.retry import RetryPolicy
 from locus_providers.oci import OCIModel
 from locus_providers.openai import OpenAIModel
 
+pytestmark = pytest.mark.usefixtures("clean_oci_environment")
+
 BASE_URL = "https://llm.test/v1"
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaoutput"
 
@@ -157,19 +159,6 @@ async def test_openai_scalar_type_is_sent_wrapped_and_unwrapped_on_return(
 
 
 # --- OCI ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def clean_oci_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "OCI_CONFIG_FILE",
-        "OCI_CONFIG_PROFILE",
-        "OCI_COMPARTMENT_ID",
-        "OCI_GENAI_ENDPOINT",
-        "OCI_AUTH",
-        "OCI_REGION",
-    ):
-        monkeypatch.delenv(name, raising=False)
 
 
 def oci_model(model_id: str, genai_service: Any, oci_files: Any, retry: RetryPolicy) -> OCIModel:
