@@ -138,6 +138,11 @@ class WorkQueue(ABC):
         """Store ``item`` as ready; ``False`` (nothing stored) if its thread has one already."""
 
     @abstractmethod
+    async def replace(self, old: WorkItem, new: WorkItem) -> bool:
+        """Store ``new`` as ready in place of ``old`` (carried out, not yet removed);
+        ``False`` if the thread's item is no longer ``old``."""
+
+    @abstractmethod
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
         """Claim up to ``limit`` ready items of ``graphs`` for the worker ``mark``."""
 

@@ -33,6 +33,13 @@ class MemoryQueue(WorkQueue):
         self._event().set()
         return True
 
+    async def replace(self, old: WorkItem, new: WorkItem) -> bool:
+        if self._held(old) is None:
+            return False
+        self._items[new.thread_id] = dataclasses.replace(new, state="ready")
+        self._event().set()
+        return True
+
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
         ready = [i for i in self._items.values() if i.state == "ready" and i.graph in graphs]
         ready.sort(key=lambda i: (-i.priority, i.queued_at))

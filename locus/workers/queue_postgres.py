@@ -213,6 +213,33 @@ class PostgresQueue(WorkQueue):
 
         return await self.cp._run("submit a run", enqueue)
 
+    async def replace(self, old: WorkItem, new: WorkItem) -> bool:
+        params = {
+            "graph": new.graph,
+            "kind": new.kind,
+            "payload": new.payload,
+            "token": new.token,
+            "priority": new.priority,
+            "at": new.queued_at,
+            "tid": old.thread_id,
+            "old": old.token,
+            "channel": self.channel,
+        }
+
+        async def replace(conn: Conn) -> bool:
+            cur = await conn.execute(
+                f"WITH w AS (UPDATE {self._s}.locus_work SET graph = %(graph)s, "
+                "kind = %(kind)s, payload = %(payload)s, token = %(token)s, "
+                "priority = %(priority)s, state = 'ready', attempts = 0, error = NULL, "
+                "claimed_by = NULL, queued_at = %(at)s "
+                "WHERE thread_id = %(tid)s AND token = %(old)s RETURNING graph) "
+                "SELECT pg_notify(%(channel)s, graph) FROM w",
+                params,
+            )
+            return await cur.fetchone() is not None
+
+        return await self.cp._run("submit an answer", replace)
+
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
         params = {"graphs": list(graphs), "mark": mark, "limit": limit}
 

@@ -51,6 +51,20 @@ redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'queued_at')), 
 return 1
 """
 
+# KEYS: item, old stream, new stream. ARGV: old token, tid, then field/value pairs.
+_REPLACE = """
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+local old = redis.call('HGET', KEYS[1], 'ref')
+if old then
+    redis.call('XACK', KEYS[2], 'workers', old)
+    redis.call('XDEL', KEYS[2], old)
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local ref = redis.call('XADD', KEYS[3], '*', 't', ARGV[2])
+redis.call('HSET', KEYS[1], 'ref', ref, 'state', 'ready')
+return 1
+"""
+
 # KEYS: item, stream. ARGV: entry id, mark. Takes a delivered entry's item, or acks a stale one.
 _TAKE = """
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -133,6 +147,29 @@ async def _page(key: str, start: int, client: aredis.Redis) -> list[Any]:
     return found
 
 
+def _pairs(item: WorkItem) -> list[Any]:
+    return [
+        "graph",
+        item.graph,
+        "kind",
+        item.kind,
+        "payload",
+        item.payload,
+        "token",
+        item.token,
+        "priority",
+        item.priority,
+        "attempts",
+        0,
+        "error",
+        "",
+        "claimed_by",
+        "",
+        "queued_at",
+        repr(item.queued_at),
+    ]
+
+
 def _state(text: str) -> WorkState:
     return "claimed" if text == "claimed" else "failed" if text == "failed" else "ready"
 
@@ -163,6 +200,7 @@ class RedisQueue(WorkQueue):
                 name: client.register_script(src)
                 for name, src in (
                     ("enqueue", _ENQUEUE),
+                    ("replace", _REPLACE),
                     ("take", _TAKE),
                     ("finish", _FINISH),
                     ("fail", _FAIL),
@@ -190,29 +228,15 @@ class RedisQueue(WorkQueue):
 
     async def enqueue(self, item: WorkItem) -> bool:
         await self.setup()
-        pairs: list[Any] = [
-            "graph",
-            item.graph,
-            "kind",
-            item.kind,
-            "payload",
-            item.payload,
-            "token",
-            item.token,
-            "priority",
-            item.priority,
-            "attempts",
-            0,
-            "error",
-            "",
-            "claimed_by",
-            "",
-            "queued_at",
-            repr(item.queued_at),
-        ]
         keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
+        pairs = _pairs(item)
         done = await self._run("submit a run", "enqueue", keys, [item.thread_id, *pairs])
         return bool(done)
+
+    async def replace(self, old: WorkItem, new: WorkItem) -> bool:
+        keys = [self._item_key + old.thread_id, self._stream + old.graph, self._stream + new.graph]
+        args = [old.token, old.thread_id, *_pairs(new)]
+        return bool(await self._run("submit an answer", "replace", keys, args))
 
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
         for graph in graphs:

@@ -7,6 +7,7 @@ kernel drops with the process: ``reap`` hands a dead worker's items back at once
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -17,6 +18,9 @@ from locus.checkpoint.sqlite import SQLiteCheckpointer
 from locus.workers.queue import WorkItem, WorkQueue, WorkState
 
 __all__ = ["SQLiteQueue"]
+
+#: how often an idle worker looks for new work (SQLite cannot notify another process)
+WAKE_SECONDS = 0.005
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS locus_work (
@@ -109,6 +113,27 @@ class SQLiteQueue(WorkQueue):
             return cur.rowcount == 1
 
         return await self.cp._write("submit a run", True, enqueue)
+
+    async def replace(self, old: WorkItem, new: WorkItem) -> bool:
+        def replace(con: sqlite3.Connection) -> bool:
+            cur = con.execute(
+                "UPDATE locus_work SET graph = ?, kind = ?, payload = ?, token = ?, "
+                "priority = ?, state = 'ready', attempts = 0, error = NULL, claimed_by = NULL, "
+                "queued_at = ? WHERE thread_id = ? AND token = ?",
+                (
+                    new.graph,
+                    new.kind,
+                    new.payload,
+                    new.token,
+                    new.priority,
+                    new.queued_at,
+                    old.thread_id,
+                    old.token,
+                ),
+            )
+            return cur.rowcount == 1
+
+        return await self.cp._write("submit an answer", True, replace)
 
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
         await self.setup()
@@ -207,6 +232,20 @@ class SQLiteQueue(WorkQueue):
             return count
 
         return await self.cp._write("hand back a dead worker's work", False, reap), []
+
+    async def wait(self, graphs: Sequence[str], seconds: float) -> None:
+        """Look for ready work every few milliseconds (a read: it never blocks writers)."""
+        marks = ",".join("?" * len(graphs))
+        sql = f"SELECT 1 FROM locus_work WHERE state = 'ready' AND graph IN ({marks}) LIMIT 1"
+
+        def ready(con: sqlite3.Connection) -> bool:
+            return con.execute(sql, tuple(graphs)).fetchone() is not None
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if await self.cp._call("look for work", ready):
+                return
+            await asyncio.sleep(WAKE_SECONDS)
 
     async def get(self, thread_id: str) -> WorkItem | None:
         await self.setup()

@@ -15,9 +15,10 @@ from locus.errors import (
     RunFailedError,
     ThreadNotFoundError,
 )
-from locus.workers.queue import WorkItem, encode_payload, queue_for
+from locus.workers.queue import WorkItem, WorkQueue, encode_payload, queue_for
 
 if TYPE_CHECKING:
+    from locus.checkpoint import Checkpointer
     from locus.multiagent.durable import ThreadState
     from locus.multiagent.graph import StateGraph
 
@@ -86,12 +87,35 @@ async def submit(
         token=os.urandom(12).hex(),
         priority=priority,
     )
-    if not await queue.enqueue(item):
+    if not await queue.enqueue(item) and not await _replace_carried_out(queue, cp, item):
         raise InvalidInputError(
             f"thread {tid!r} already has work queued or running; wait for it with "
             "graph.result(thread_id) first"
         )
     return tid
+
+
+async def _replace_carried_out(queue: WorkQueue, cp: Checkpointer, item: WorkItem) -> bool:
+    """Put ``item`` in place of the thread's item if that one was carried out already.
+
+    A worker removes an item just after the write that paused or finished its run; an
+    answer submitted in between finds the old item still there. The thread's latest
+    checkpoint, written by that item (its token in the run record), tells it is done.
+    """
+    from locus.workers.run import WORK_KEY
+
+    for _ in range(3):  # the worker may remove the old item meanwhile: look again
+        held = await queue.get(item.thread_id)
+        if held is None:
+            if await queue.enqueue(item):
+                return True
+            continue
+        stored = await cp.get(item.thread_id)
+        if stored is None or stored.status == "running" or stored.run.get(WORK_KEY) != held.token:
+            return False
+        if await queue.replace(held, item):
+            return True
+    return False
 
 
 async def result(

@@ -1,0 +1,280 @@
+"""Worker processes end to end, per backend. Not part of the test run.
+
+Run from the repository root:
+
+    python benchmarks/bench_workers.py [--runs 600] [--workers 1,2,4] \\
+        [--backends sqlite,postgres,redis]
+
+For each backend and number of worker processes (``locus worker bench_workers:graph``):
+
+* runs/s: complete runs per second, from the first submit to the last finish. A run is a
+  submit, a step, a pause, an answer (submitted by this process as soon as it sees the
+  pause in the inbox listing), the resumed step and the finish;
+* answer->resume latency: from the answer's submit returning to the resumed node starting
+  in a worker (median and p99; the worker records the start time in the thread's state),
+  under the load above and with idle workers (40 answers one at a time);
+* takeover: with 2 workers, one is SIGKILLed while it holds 4 threads in a slow step; the
+  seconds from the kill to the other starting the first of them.
+
+PostgreSQL and Redis come from LOCUS_TEST_POSTGRES_DSN / LOCUS_TEST_REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from locus.checkpoint import Checkpointer, connect  # noqa: E402
+from locus.core.command import Command  # noqa: E402
+from locus.core.interrupt import interrupt  # noqa: E402
+from locus.multiagent.graph import END, START, StateGraph  # noqa: E402
+from locus.workers import queue_for  # noqa: E402
+
+POSTGRES_DSN = os.environ.get(
+    "LOCUS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("LOCUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+# --- the graph the workers run -------------------------------------------------------------
+
+
+async def first(state: dict[str, Any]) -> dict[str, Any]:
+    await asyncio.sleep(float(os.environ.get("BENCH_SLOW") or 0))
+    return {"started": time.time()}
+
+
+def ask(state: dict[str, Any]) -> dict[str, Any]:
+    return {"answer": interrupt({"ticket": state["ticket"]})}
+
+
+def resumed(state: dict[str, Any]) -> dict[str, Any]:
+    return {"resumed_at": time.time()}
+
+
+def build() -> StateGraph:
+    g = StateGraph("bench")
+    g.add_node("first", first)
+    g.add_node("ask", ask)
+    g.add_node("resumed", resumed)
+    g.add_edge(START, "first")
+    g.add_edge("first", "ask")
+    g.add_edge("ask", "resumed")
+    g.add_edge("resumed", END)
+    return g
+
+
+graph = build()
+
+
+# --- the driver -------------------------------------------------------------------------------
+
+
+def store(kind: str, tmp: str) -> str:
+    tag = uuid.uuid4().hex[:8]
+    if kind == "sqlite":
+        return f"sqlite:///{tmp}/bench-{tag}.db"
+    if kind == "postgres":
+        return f"{POSTGRES_DSN}?schema=bench_{tag}"
+    return f"{REDIS_URL}?prefix=bench-{tag}:"
+
+
+async def drop(kind: str, url: str) -> None:
+    if kind == "postgres":
+        import psycopg
+
+        schema = url.rsplit("schema=", 1)[1]
+        async with await psycopg.AsyncConnection.connect(POSTGRES_DSN, autocommit=True) as conn:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    elif kind == "redis":
+        import redis.asyncio as aredis
+
+        prefix = url.rsplit("prefix=", 1)[1]
+        client = aredis.Redis.from_url(REDIS_URL)
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+def spawn(url: str, concurrency: int, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "locus",
+            "worker",
+            "bench_workers:graph",
+            "--store",
+            url,
+            "--concurrency",
+            str(concurrency),
+            "--poll",
+            "0.5",
+            "--log-level",
+            "WARNING",
+        ],
+        env={**os.environ, "PYTHONPATH": f"{HERE}{os.pathsep}{ROOT}", **env},
+        cwd=str(HERE),
+    )
+
+
+async def started(cp: Checkpointer, url: str) -> None:
+    """Wait until the workers answer: one warm-up run goes through."""
+    g = build()
+    g.compile(checkpointer=cp)
+    tid = "warmup-" + uuid.uuid4().hex[:6]
+    await g.submit({"ticket": tid}, thread_id=tid)
+    await g.result(tid, timeout=60)
+    await g.submit(Command(resume="ok"), thread_id=tid)
+    await g.result(tid, timeout=60)
+
+
+async def throughput(kind: str, workers: int, runs: int, tmp: str) -> dict[str, float]:
+    url = store(kind, tmp)
+    cp = connect(url)
+    await cp.setup()
+    g = build()
+    g.compile(checkpointer=cp)
+    procs = [spawn(url, 16) for _ in range(workers)]
+    try:
+        await started(cp, url)
+        queue = queue_for(cp)
+        ids = [f"r{i}" for i in range(runs)]
+        answered: dict[str, float] = {}
+        t0 = time.perf_counter()
+        await asyncio.gather(*(g.submit({"ticket": t}, thread_id=t) for t in ids))
+        while len(answered) < runs:
+            page = await cp.list_pending(limit=500)
+            fresh = [p.thread_id for p in page.items if p.thread_id not in answered]
+            if not fresh:
+                await asyncio.sleep(0.002)
+                continue
+
+            async def answer(tid: str) -> None:
+                await g.submit(Command(resume="yes"), thread_id=tid)
+                answered[tid] = time.time()
+
+            await asyncio.gather(*(answer(t) for t in fresh))
+        while await queue.items(limit=1):  # noqa: ASYNC110 - polling the store is the point
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - t0
+        latencies = []
+        for tid in ids:
+            state = await g.get_state(tid)
+            assert state.status == "done", (tid, state.status)
+            latencies.append((state.values["resumed_at"] - answered[tid]) * 1e3)
+        idle = await idle_latencies(g, 40)
+        return {
+            "runs/s": runs / elapsed,
+            "median ms": statistics.median(latencies),
+            "p99 ms": p99(latencies),
+            "idle median ms": statistics.median(idle),
+            "idle p99 ms": p99(idle),
+        }
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(60)
+        await cp.aclose()
+        await drop(kind, url)
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.99) - 1)]
+
+
+async def idle_latencies(g: StateGraph, count: int) -> list[float]:
+    """Answer paused threads one at a time, each reaching idle workers."""
+    ids = [f"idle{i}" for i in range(count)]
+    for tid in ids:
+        await g.submit({"ticket": tid}, thread_id=tid)
+    for tid in ids:
+        await g.result(tid, timeout=60)
+    found = []
+    for tid in ids:
+        await asyncio.sleep(0.02)
+        await g.submit(Command(resume="yes"), thread_id=tid)
+        answered = time.time()
+        state = await g.result(tid, timeout=60)
+        found.append((state.values["resumed_at"] - answered) * 1e3)
+    return found
+
+
+async def takeover(kind: str, tmp: str) -> float:
+    url = store(kind, tmp)
+    cp = connect(url)
+    await cp.setup()
+    g = build()
+    g.compile(checkpointer=cp)
+    victim = spawn(url, 4, BENCH_SLOW="30")
+    survivor = None
+    try:
+        ids = [f"k{i}" for i in range(4)]
+        for tid in ids:
+            await g.submit({"ticket": tid}, thread_id=tid)
+        queue = queue_for(cp)
+        while len(await queue.items("claimed")) < 4:  # noqa: ASYNC110 - as above
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # the victim is inside the slow step
+        survivor = spawn(url, 4, BENCH_SLOW="0")
+        await asyncio.sleep(2.0)  # the survivor is up and idle
+        victim.send_signal(signal.SIGKILL)
+        killed = time.time()
+        victim.wait(10)
+        while True:
+            found = [await cp.get(t) for t in ids]
+            begun = [s.values["started"] for s in found if s is not None]
+            if begun:
+                return min(begun) - killed
+            await asyncio.sleep(0.01)
+    finally:
+        for p in (victim, survivor):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(10)
+        await cp.aclose()
+        await drop(kind, url)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=600)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--backends", default="sqlite,postgres,redis")
+    parser.add_argument("--no-takeover", action="store_true")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.backends.split(","):
+            for n in counts:
+                got = await throughput(kind, n, args.runs, tmp)
+                print(
+                    f"{kind:9} {n} workers: {got['runs/s']:7.1f} runs/s   answer->resume "
+                    f"under load median {got['median ms']:6.1f} ms p99 {got['p99 ms']:6.1f} ms"
+                    f"; idle median {got['idle median ms']:5.1f} ms "
+                    f"p99 {got['idle p99 ms']:5.1f} ms",
+                    flush=True,
+                )
+            if not args.no_takeover:
+                print(f"{kind:9} takeover after SIGKILL: {await takeover(kind, tmp):.2f} s")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
