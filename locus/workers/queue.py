@@ -26,9 +26,20 @@ from locus.errors import CheckpointError, ConfigurationError
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer
 
-__all__ = ["WorkItem", "WorkQueue", "WorkState", "decode_payload", "encode_payload", "queue_for"]
+__all__ = [
+    "WorkItem",
+    "WorkKind",
+    "WorkQueue",
+    "WorkState",
+    "decode_payload",
+    "encode_payload",
+    "queue_for",
+]
 
 WorkState = Literal["ready", "claimed", "failed"]
+#: ``start``: a submitted run; ``resume``: submitted answers; ``ready``: answers stored by
+#: ``locus.inbox`` (the thread's ready mark), applied by ``execute(None, ...)``
+WorkKind = Literal["start", "resume", "ready"]
 WORK_STATES: tuple[WorkState, ...] = ("ready", "claimed", "failed")
 
 
@@ -39,7 +50,8 @@ class WorkItem:
     Attributes:
         thread_id: the thread.
         graph: the name of the graph that runs it.
-        kind: ``"start"`` (a submitted run) or ``"resume"`` (stored answers to apply).
+        kind: ``"start"`` (a submitted run), ``"resume"`` (submitted answers to apply)
+            or ``"ready"`` (answers the inbox stored; only a failed one is queued).
         payload: the encoded inputs or answers (see ``encode_payload``).
         token: unique per item; written into the run record of every checkpoint its
             execution writes, so a re-claimed item can tell it already ran.
@@ -54,7 +66,7 @@ class WorkItem:
 
     thread_id: str
     graph: str
-    kind: Literal["start", "resume"]
+    kind: WorkKind
     payload: bytes
     token: str
     priority: int = 0

@@ -1,8 +1,9 @@
 """The work queue in PostgreSQL: workers on many machines.
 
 Claims take ready rows with ``FOR UPDATE SKIP LOCKED``, so concurrent workers never wait
-on each other's rows. A submit notifies ``LISTEN``-ing workers in its own transaction, so
-an idle worker wakes in milliseconds; the poll is only a safety net. A worker's liveness
+on each other's rows. A submit notifies ``LISTEN``-ing workers in its own transaction (an
+answer stored by ``locus.inbox`` too, through a trigger on its ready marks), so an idle
+worker wakes in milliseconds; the poll is only a safety net. A worker's liveness
 mark is a session-level advisory lock on a connection of its own (the same one that
 listens): when the worker dies the server drops it, and ``reap`` hands its items back.
 """
@@ -151,7 +152,30 @@ class PostgresQueue(WorkQueue):
                         await conn.execute(statement.encode(), prepare=False)
 
         await self.cp._run("create the work queue", create)
+        await self.cp._run("wake workers on answers", self._wake_on_answers)
         self._ready = True
+
+    async def _wake_on_answers(self, conn: Conn) -> None:
+        """Notify workers when the inbox marks a thread ready (``locus_ready``, when the
+        store has it): a trigger, so the inbox's own statement needs no change."""
+        table = f"{self._s}.locus_ready"
+        found = await (await conn.execute("SELECT to_regclass(%s)", (table,))).fetchone()
+        if found is None or found[0] is None:
+            return
+        function = f"{self._s}.locus_ready_wake"
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(7170420633)")
+            await conn.execute(
+                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
+                f"AS $f$ BEGIN PERFORM pg_notify('{self.channel}', NEW.graph); RETURN NULL; "
+                "END $f$".encode(),
+                prepare=False,
+            )
+            await conn.execute(
+                f"CREATE OR REPLACE TRIGGER locus_ready_wake AFTER INSERT ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {function}()".encode(),
+                prepare=False,
+            )
 
     async def hold_mark(self) -> str:
         """Open this worker's own connection, take its advisory lock and listen on it."""

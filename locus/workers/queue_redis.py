@@ -19,7 +19,7 @@ import redis.asyncio as aredis
 from redis.exceptions import ResponseError
 
 from locus.checkpoint.redis import RedisCheckpointer
-from locus.workers.queue import WorkItem, WorkQueue, WorkState
+from locus.workers.queue import WorkItem, WorkKind, WorkQueue, WorkState
 
 __all__ = ["RedisQueue"]
 
@@ -129,7 +129,7 @@ def _item(tid: str, flat: list[Any] | dict[Any, Any]) -> WorkItem:
     return WorkItem(
         thread_id=tid,
         graph=_text(data["graph"]),
-        kind="resume" if _text(data["kind"]) == "resume" else "start",
+        kind=_kind(_text(data["kind"])),
         payload=bytes(data["payload"]),
         token=_text(data["token"]),
         priority=int(data["priority"]),
@@ -168,6 +168,10 @@ def _pairs(item: WorkItem) -> list[Any]:
         "queued_at",
         repr(item.queued_at),
     ]
+
+
+def _kind(text: str) -> WorkKind:
+    return "resume" if text == "resume" else "ready" if text == "ready" else "start"
 
 
 def _state(text: str) -> WorkState:
@@ -242,9 +246,11 @@ class RedisQueue(WorkQueue):
         for graph in graphs:
             await self._group(graph)
         streams: dict[Any, Any] = {self._stream + g: ">" for g in graphs}
+        # answers the inbox stores are found by listing ready threads between reads
+        block = 25 if hasattr(self.cp, "list_ready") else 1000
 
         async def read(client: aredis.Redis) -> Any:
-            return await client.xreadgroup(GROUP, mark, streams, count=limit, block=1000)
+            return await client.xreadgroup(GROUP, mark, streams, count=limit, block=block)
 
         found = await self.cp._call("claim work", read) or []
         return await self._take(found, mark)

@@ -72,6 +72,8 @@ class SQLiteQueue(WorkQueue):
         self.cp = checkpointer
         self._ready = False
         self._mark: liveness.FileMark | None = None
+        self._answers: bool | None = None
+        self._answers_seen: tuple[Any, ...] = ()
 
     async def setup(self) -> None:
         await self.cp.setup()
@@ -237,9 +239,22 @@ class SQLiteQueue(WorkQueue):
         """Look for ready work every few milliseconds (a read: it never blocks writers)."""
         marks = ",".join("?" * len(graphs))
         sql = f"SELECT 1 FROM locus_work WHERE state = 'ready' AND graph IN ({marks}) LIMIT 1"
+        # answers the inbox stored (its ready marks), where the store keeps them
+        answers = f"SELECT count(*), max(at) FROM locus_ready WHERE graph IN ({marks})"
 
         def ready(con: sqlite3.Connection) -> bool:
-            return con.execute(sql, tuple(graphs)).fetchone() is not None
+            if con.execute(sql, tuple(graphs)).fetchone() is not None:
+                return True
+            if self._answers is None:
+                found = con.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'locus_ready'"
+                ).fetchone()
+                self._answers = found is not None
+            if not self._answers:
+                return False
+            seen = tuple(con.execute(answers, tuple(graphs)).fetchone())
+            changed, self._answers_seen = seen != self._answers_seen, seen
+            return changed and bool(seen[0])
 
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

@@ -10,7 +10,9 @@ item's token in its run record:
 * a thread written by this item that is still ``running`` continues (only the step that
   was in flight runs again); one that is ``paused`` or ``done`` needs nothing: the item
   was carried out and only its removal was lost;
-* a ``resume`` item applies its answers to a paused thread.
+* a ``resume`` item applies its answers to a paused thread;
+* a ``ready`` thread (answers stored by ``locus.inbox``) is resumed with
+  ``execute(None, ...)``, which consumes its ready mark in its first write.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from locus.core.command import Command
 from locus.core.events import NodeFinishedEvent, NodeStartedEvent
 from locus.errors import (
     InvalidInputError,
+    MissingResumeError,
     NodeTimeoutError,
     NothingToResumeError,
     ThreadNotFoundError,
@@ -66,9 +69,9 @@ async def carry_out(graph: StateGraph, item: WorkItem, owner: str, lease_seconds
         Whatever the run raised (``NodeExecutionError``, ...): the failed step was not
             stored.
     """
-    from locus.multiagent.durable import execute_thread
-
     cp = graph._checkpointer()
+    if item.kind == "ready":
+        return await _carry_ready(graph, item, owner, lease_seconds)
     stored = await cp.get(item.thread_id)
     ours = stored is not None and stored.run.get(WORK_KEY) == item.token
     inputs: Mapping[str, Any] | Command | None
@@ -92,6 +95,28 @@ async def carry_out(graph: StateGraph, item: WorkItem, owner: str, lease_seconds
                 "nothing to resume"
             )
         inputs = decode_payload(item, cp)
+    return await _execute(graph, item, owner, lease_seconds, inputs)
+
+
+async def _carry_ready(
+    graph: StateGraph, item: WorkItem, owner: str, lease_seconds: float
+) -> Carried:
+    """Resume a thread the inbox marked ready: ``execute(None, ...)`` applies its answers."""
+    try:
+        return await _execute(graph, item, owner, lease_seconds, None)
+    except (MissingResumeError, NothingToResumeError, ThreadNotFoundError):
+        return Carried("nothing")  # resumed by someone else meanwhile, or deleted
+
+
+async def _execute(
+    graph: StateGraph,
+    item: WorkItem,
+    owner: str,
+    lease_seconds: float,
+    inputs: Mapping[str, Any] | Command | None,
+) -> Carried:
+    from locus.multiagent.durable import execute_thread
+
     plan, before, after, max_steps = graph._prepare()
     timeout = graph.config.node_timeout
     watch = None if timeout is None else _Watch(timeout, graph.name)

@@ -95,6 +95,8 @@ class Worker:
         self._tasks: dict[asyncio.Task[None], WorkItem] = {}
         self._stop = asyncio.Event()
         self._changed = asyncio.Event()
+        # ready threads just tried (held by another worker, say): not again until then
+        self._backoff: dict[str, float] = {}
         self.completed = 0
 
     def stop(self) -> None:
@@ -132,6 +134,7 @@ class Worker:
                     next_reap = now + min(1.0, self.poll_seconds)
                     await self._reap(names)
                 claimed = await self._claim(names)
+                claimed += await self._claim_ready(names)
                 if claimed:
                     continue
                 await self._idle(names, full=len(self._tasks) >= self.concurrency)
@@ -182,6 +185,40 @@ class Worker:
             self._start(item)
         return len(items)
 
+    async def _claim_ready(self, names: list[str]) -> int:
+        """Start threads the inbox marked ready (a complete answer stored), if the store
+        keeps such marks (``Checkpointer.list_ready``)."""
+        list_ready = getattr(self.checkpointer, "list_ready", None)
+        free = self.concurrency - len(self._tasks)
+        if list_ready is None or free <= 0:
+            return 0
+        now = time.monotonic()
+        self._backoff = {t: until for t, until in self._backoff.items() if until > now}
+        holding = set(self.holding)
+        started = 0
+        for name in names:
+            ids: list[str] = await list_ready(name, limit=free + len(holding) + len(self._backoff))
+            for tid in ids:
+                if started >= free:
+                    return started
+                if tid in holding or tid in self._backoff:
+                    continue
+                if await self.queue.get(tid) is not None:
+                    continue  # queued work of its own (a failed resume): retried from there
+                self._backoff[tid] = now + min(1.0, self.poll_seconds)
+                self._start(
+                    WorkItem(
+                        thread_id=tid,
+                        graph=name,
+                        kind="ready",
+                        payload=b"",
+                        token="ready-" + os.urandom(8).hex(),
+                    )
+                )
+                holding.add(tid)
+                started += 1
+        return started
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
         self._changed.set()
@@ -227,7 +264,7 @@ class Worker:
                         error,
                         extra={**where, "attempts": item.attempts},
                     )
-                    await self._settle(self.queue.fail(item, error))
+                    await self._settle(self._fail(item, error))
                     return
                 delay = self.retry_backoff * 2 ** (item.attempts - 1)
                 log.info(
@@ -251,11 +288,14 @@ class Worker:
                 (time.monotonic() - started) * 1e3,
                 extra={**where, "outcome": carried.outcome, "steps": carried.steps},
             )
-            await self._settle(self.queue.finish(item))
+            if not item.token.startswith("ready-"):
+                await self._settle(self.queue.finish(item))
             return
 
     async def _conflict(self, item: WorkItem, exc: ResumeConflictError) -> None:
         """The thread is held by another execution, or this one lost its lease."""
+        if item.kind == "ready" and item.token.startswith("ready-"):
+            return  # listed again while its ready mark stays, until someone resumes it
         held = await self.queue.get(item.thread_id)
         where = fields(graph=item.graph, thread_id=item.thread_id, worker=self.mark)
         if held is None or held.token != item.token or held.claimed_by != self.mark:
@@ -265,6 +305,13 @@ class Worker:
         log.info("thread %r is held by another execution: %s", item.thread_id, exc, extra=where)
         await asyncio.sleep(min(1.0, self.poll_seconds))
         await self._settle(self.queue.unclaim(item))
+
+    async def _fail(self, item: WorkItem, error: str) -> None:
+        if item.kind == "ready" and item.token.startswith("ready-"):
+            # not queued until now: queue it, so it is shown failed and `retry` applies
+            item.token = "failed-" + item.token
+            await self.queue.enqueue(item)
+        await self.queue.fail(item, error)
 
     async def _settle(self, write: Awaitable[None]) -> None:
         """Record an item's fate; a store failure leaves the item to be claimed again."""
