@@ -25,6 +25,8 @@ log = get_logger("locus.workers")
 #: lease of a worker's thread where the store cannot tell a dead worker (Redis): the
 #: longest a dead worker's threads wait for a successor
 SHORT_LEASE_SECONDS = 3.0
+#: how often a worker applies the timeouts of pauses past their deadline
+EXPIRY_SECONDS = 5.0
 
 
 class Worker:
@@ -97,6 +99,7 @@ class Worker:
         self._changed = asyncio.Event()
         # ready threads just tried (held by another worker, say): not again until then
         self._backoff: dict[str, float] = {}
+        self._next_expiry = 0.0
         self.completed = 0
 
     def stop(self) -> None:
@@ -146,6 +149,7 @@ class Worker:
         """Take back the work of dead or stalled workers; show ours is alive."""
         assert self.mark is not None
         await self.queue.keep(list(self._tasks.values()), self.mark)
+        await self._expire_due()
         count, taken = await self.queue.reap(names, self.mark)
         if count:
             log.info(
@@ -156,6 +160,30 @@ class Worker:
             )
         for item in taken:
             self._start(item)
+
+    async def _expire_due(self) -> None:
+        """Apply the timeouts of pauses past their deadline (``locus.inbox``), every few
+        seconds; a timeout that resumes the thread marks it ready for a worker."""
+        now = time.monotonic()
+        if now < self._next_expiry:
+            return
+        self._next_expiry = now + EXPIRY_SECONDS
+        try:
+            from locus.inbox import Inbox  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            self._next_expiry = float("inf")  # this release keeps no deadlines
+            return
+        try:
+            applied = await Inbox(self.checkpointer).expire_due()
+        except CheckpointError as exc:
+            log.warning("could not apply due timeouts: %s", exc, extra=fields(worker=self.mark))
+            return
+        if applied:
+            log.info(
+                "applied %d due timeouts",
+                len(applied),
+                extra=fields(worker=self.mark),
+            )
 
     def _start(self, item: WorkItem) -> None:
         task = asyncio.ensure_future(self._carry(item))
