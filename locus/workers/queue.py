@@ -13,6 +13,7 @@ worker's liveness mark), ``failed`` (retries used up; ``error`` says why).
 
 from __future__ import annotations
 
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -61,6 +62,8 @@ class WorkItem:
         error: why the last attempt failed.
         claimed_by: the liveness mark of the worker holding it.
         queued_at: when it was submitted (seconds since the epoch).
+        claims: how often it was claimed, this claim included; a first claim needs no
+            look at the thread to know nothing of it ran yet.
         ref: a backend's own handle for it (a Redis stream entry id).
     """
 
@@ -75,6 +78,7 @@ class WorkItem:
     error: str | None = None
     claimed_by: str | None = None
     queued_at: float = field(default_factory=time.time)
+    claims: int = 0
     ref: str | None = None
 
 
@@ -204,6 +208,13 @@ class WorkQueue(ABC):
         await self.drop_mark()
 
 
+def _is(checkpointer: Checkpointer, module: str, name: str) -> bool:
+    """Whether it is an instance of a backend class whose driver may not be installed
+    (so the class is looked up only if its module was imported, as it then must be)."""
+    loaded = sys.modules.get(f"locus.checkpoint.{module}")
+    return loaded is not None and isinstance(checkpointer, getattr(loaded, name))
+
+
 def queue_for(checkpointer: Checkpointer) -> WorkQueue:
     """The work queue of ``checkpointer``'s store (one per checkpointer object).
 
@@ -224,11 +235,11 @@ def queue_for(checkpointer: Checkpointer) -> WorkQueue:
         from locus.workers.queue_memory import MemoryQueue
 
         queue = MemoryQueue(checkpointer)
-    elif type(checkpointer).__name__ == "PostgresCheckpointer":
+    elif _is(checkpointer, "postgres", "PostgresCheckpointer"):
         from locus.workers.queue_postgres import PostgresQueue
 
         queue = PostgresQueue(checkpointer)  # type: ignore[arg-type]
-    elif type(checkpointer).__name__ == "RedisCheckpointer":
+    elif _is(checkpointer, "redis", "RedisCheckpointer"):
         from locus.workers.queue_redis import RedisQueue
 
         queue = RedisQueue(checkpointer)  # type: ignore[arg-type]

@@ -29,14 +29,14 @@ class MemoryQueue(WorkQueue):
     async def enqueue(self, item: WorkItem) -> bool:
         if item.thread_id in self._items:
             return False
-        self._items[item.thread_id] = dataclasses.replace(item, state="ready")
+        self._items[item.thread_id] = dataclasses.replace(item, state="ready", claims=0)
         self._event().set()
         return True
 
     async def replace(self, old: WorkItem, new: WorkItem) -> bool:
         if self._held(old) is None:
             return False
-        self._items[new.thread_id] = dataclasses.replace(new, state="ready")
+        self._items[new.thread_id] = dataclasses.replace(new, state="ready", claims=0)
         self._event().set()
         return True
 
@@ -45,7 +45,7 @@ class MemoryQueue(WorkQueue):
         ready.sort(key=lambda i: (-i.priority, i.queued_at))
         taken = []
         for item in ready[:limit]:
-            item.state, item.claimed_by = "claimed", mark
+            item.state, item.claimed_by, item.claims = "claimed", mark, item.claims + 1
             taken.append(dataclasses.replace(item))
         return taken
 

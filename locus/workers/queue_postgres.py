@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS {s}.locus_work (
     attempts integer NOT NULL DEFAULT 0,
     error text,
     claimed_by text,
-    queued_at double precision NOT NULL
+    queued_at double precision NOT NULL,
+    claims integer NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS locus_work_ready ON {s}.locus_work (graph, priority DESC, queued_at)
     WHERE state = 'ready';
@@ -47,14 +48,14 @@ CREATE INDEX IF NOT EXISTS locus_work_claimed ON {s}.locus_work (claimed_by)
 
 _COLUMNS = (
     "thread_id, graph, kind, payload, token, priority, state, attempts, error, claimed_by, "
-    "queued_at"
+    "queued_at, claims"
 )
 
 _ENQUEUE = f"""
 WITH w AS (
     INSERT INTO {{s}}.locus_work ({_COLUMNS})
     VALUES (%(tid)s, %(graph)s, %(kind)s, %(payload)s, %(token)s, %(priority)s, 'ready', 0,
-            NULL, NULL, %(at)s)
+            NULL, NULL, %(at)s, 0)
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING graph
 )
@@ -62,7 +63,8 @@ SELECT pg_notify(%(channel)s, graph) FROM w
 """
 
 _CLAIM = f"""
-UPDATE {{s}}.locus_work AS w SET state = 'claimed', claimed_by = %(mark)s
+UPDATE {{s}}.locus_work AS w
+SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
 FROM (
     SELECT thread_id FROM {{s}}.locus_work
     WHERE state = 'ready' AND graph = ANY(%(graphs)s)
@@ -101,7 +103,7 @@ SELECT count(*), (SELECT count(pg_notify(%(channel)s, graph)) FROM reaped) FROM 
 
 
 def _item(row: Any) -> WorkItem:
-    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at = row
+    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at, n = row
     return WorkItem(
         thread_id=tid,
         graph=graph,
@@ -114,6 +116,7 @@ def _item(row: Any) -> WorkItem:
         error=error,
         claimed_by=claimed_by,
         queued_at=at,
+        claims=n,
     )
 
 
@@ -135,6 +138,7 @@ class PostgresQueue(WorkQueue):
         # one channel per schema: workers of other schemas are not woken
         self.channel = f"locus_work_{checkpointer.schema}"
         self._ready = False
+        self._setup_lock = asyncio.Lock()
         self._conn: Conn | None = None
         self._woken: asyncio.Event | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -143,7 +147,11 @@ class PostgresQueue(WorkQueue):
         await self.cp.setup()
         if self._ready:
             return
+        async with self._setup_lock:
+            if not self._ready:
+                await self._create()
 
+    async def _create(self) -> None:
         async def create(conn: Conn) -> None:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(7170420632)")
@@ -255,7 +263,7 @@ class PostgresQueue(WorkQueue):
                 f"WITH w AS (UPDATE {self._s}.locus_work SET graph = %(graph)s, "
                 "kind = %(kind)s, payload = %(payload)s, token = %(token)s, "
                 "priority = %(priority)s, state = 'ready', attempts = 0, error = NULL, "
-                "claimed_by = NULL, queued_at = %(at)s "
+                "claimed_by = NULL, queued_at = %(at)s, claims = 0 "
                 "WHERE thread_id = %(tid)s AND token = %(old)s RETURNING graph) "
                 "SELECT pg_notify(%(channel)s, graph) FROM w",
                 params,

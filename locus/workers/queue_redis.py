@@ -75,6 +75,7 @@ if (not state) or state == 'failed' or ref ~= ARGV[1] then
     return false
 end
 redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimed_by', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'claims', 1)
 return redis.call('HGETALL', KEYS[1])
 """
 
@@ -138,6 +139,7 @@ def _item(tid: str, flat: list[Any] | dict[Any, Any]) -> WorkItem:
         error=_text(data["error"]) or None if data.get("error") else None,
         claimed_by=_text(data["claimed_by"]) or None if data.get("claimed_by") else None,
         queued_at=float(data["queued_at"]),
+        claims=int(data.get("claims") or 0),
         ref=_text(data["ref"]) if data.get("ref") else None,
     )
 
@@ -167,6 +169,8 @@ def _pairs(item: WorkItem) -> list[Any]:
         "",
         "queued_at",
         repr(item.queued_at),
+        "claims",
+        0,
     ]
 
 

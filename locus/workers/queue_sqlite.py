@@ -34,19 +34,20 @@ CREATE TABLE IF NOT EXISTS locus_work (
     attempts INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     claimed_by TEXT,
-    queued_at REAL NOT NULL
+    queued_at REAL NOT NULL,
+    claims INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS locus_work_ready ON locus_work (graph, state, priority, queued_at);
 """
 
 _COLUMNS = (
     "thread_id, graph, kind, payload, token, priority, state, attempts, error, claimed_by, "
-    "queued_at"
+    "queued_at, claims"
 )
 
 
 def _item(row: Any) -> WorkItem:
-    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at = row
+    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at, n = row
     return WorkItem(
         thread_id=tid,
         graph=graph,
@@ -59,6 +60,7 @@ def _item(row: Any) -> WorkItem:
         error=error,
         claimed_by=claimed_by,
         queued_at=at,
+        claims=n,
     )
 
 
@@ -71,15 +73,19 @@ class SQLiteQueue(WorkQueue):
         super().__init__(checkpointer)
         self.cp = checkpointer
         self._ready = False
+        self._setup_lock = asyncio.Lock()
         self._mark: liveness.FileMark | None = None
         self._answers: bool | None = None
         self._answers_seen: tuple[Any, ...] = ()
 
     async def setup(self) -> None:
         await self.cp.setup()
-        if not self._ready:
-            await self.cp._write("create the work queue", False, lambda c: _create(c))
-            self._ready = True
+        if self._ready:
+            return
+        async with self._setup_lock:
+            if not self._ready:
+                await self.cp._write("create the work queue", False, lambda c: _create(c))
+                self._ready = True
 
     async def hold_mark(self) -> str:
         if self._mark is None:
@@ -96,7 +102,7 @@ class SQLiteQueue(WorkQueue):
 
         def enqueue(con: sqlite3.Connection) -> bool:
             cur = con.execute(
-                f"INSERT INTO locus_work ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                f"INSERT INTO locus_work ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,0) "
                 "ON CONFLICT (thread_id) DO NOTHING",
                 (
                     item.thread_id,
@@ -150,10 +156,11 @@ class SQLiteQueue(WorkQueue):
             items = [_item(row) for row in rows]
             for item in items:
                 con.execute(
-                    "UPDATE locus_work SET state = 'claimed', claimed_by = ? WHERE thread_id = ?",
+                    "UPDATE locus_work SET state = 'claimed', claimed_by = ?, claims = claims + 1 "
+                    "WHERE thread_id = ?",
                     (mark, item.thread_id),
                 )
-                item.state, item.claimed_by = "claimed", mark
+                item.state, item.claimed_by, item.claims = "claimed", mark, item.claims + 1
             return items
 
         return await self.cp._write("claim work", False, claim)

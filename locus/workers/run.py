@@ -72,6 +72,9 @@ async def carry_out(graph: StateGraph, item: WorkItem, owner: str, lease_seconds
     cp = graph._checkpointer()
     if item.kind == "ready":
         return await _carry_ready(graph, item, owner, lease_seconds)
+    if item.claims == 1 and item.attempts == 0:
+        # nothing of this item ran anywhere yet: no need to look at the thread first
+        return await _execute(graph, item, owner, lease_seconds, decode_payload(item, cp))
     stored = await cp.get(item.thread_id)
     ours = stored is not None and stored.run.get(WORK_KEY) == item.token
     inputs: Mapping[str, Any] | Command | None

@@ -223,12 +223,21 @@ class Worker:
         now = time.monotonic()
         self._backoff = {t: until for t, until in self._backoff.items() if until > now}
         holding = set(self.holding)
+        running: dict[str, int] = {}
+        for item in self._tasks.values():
+            running[item.graph] = running.get(item.graph, 0) + 1
         started = 0
         for name in names:
-            ids: list[str] = await list_ready(name, limit=free + len(holding) + len(self._backoff))
+            room = free - started
+            limit = self.graphs[name].config.max_concurrency
+            if limit is not None:
+                room = min(room, limit - running.get(name, 0))
+            if room <= 0:
+                continue
+            ids: list[str] = await list_ready(name, limit=room + len(holding) + len(self._backoff))
             for tid in ids:
-                if started >= free:
-                    return started
+                if room <= 0:
+                    break
                 if tid in holding or tid in self._backoff:
                     continue
                 if await self.queue.get(tid) is not None:
@@ -245,6 +254,7 @@ class Worker:
                 )
                 holding.add(tid)
                 started += 1
+                room -= 1
         return started
 
     def _done(self, task: asyncio.Task[None]) -> None:
