@@ -40,12 +40,11 @@ from locus.observe.hooks import log_lease_conflict, open_run
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer, CheckpointStatus, StoredCheckpoint
     from locus.checkpoint.types import TypeRegistry
-    from locus.multiagent.graph import StateGraph
-    from locus.multiagent.plan import GraphPlan
+    from locus.multiagent.plan import RunPlan
 
-__all__ = ["ThreadState", "execute_thread", "thread_history", "thread_state"]
+__all__ = ["ThreadRunner", "ThreadState", "thread_history", "thread_state"]
 
-#: run-record key listing the interrupt ids the last resume answered
+#: run-marker key listing the interrupt ids the last resume answered
 _ANSWERED = "answered"
 
 
@@ -128,7 +127,6 @@ class _Saver:
         "graph",
         "last",
         "owner",
-        "record",
         "released",
         "thread_id",
     )
@@ -146,7 +144,6 @@ class _Saver:
         self.owner = owner
         self.graph = graph
         self.dirty: set[str] = set()
-        self.record: dict[str, Any] = {}
         self.released = False
         # the thread's latest checkpoint as (status, run, pending): where a step starts
         self.last: tuple[CheckpointStatus, Mapping[str, Any], list[Any]] | None = (
@@ -164,7 +161,6 @@ class _Saver:
         else:
             status = "done"
         run = rs.to_marker(self.graph)
-        run.update(self.record)
         # a pause or the end is this execution's last write: hand the lease back with it
         final = status != "running"
         pending = (
@@ -219,63 +215,72 @@ class _Saver:
             )
 
 
-async def execute_thread(
-    graph: StateGraph,
-    plan: GraphPlan,
-    before: frozenset[str],
-    after: frozenset[str],
-    max_steps: int,
-    inputs: Mapping[str, Any] | Command | None,
-    thread_id: str | None,
-    emit: Callable[[Any], None] | None,
-) -> GraphResult:
-    """Start, resume or continue the stored thread ``thread_id``.
+class ThreadRunner:
+    """Runs executions of one graph's stored threads: takes the lease, saves every step.
 
-    * a dict starts a run (on a finished thread, over its last values);
-    * ``Command(resume=...)`` / ``resume_by_id`` answers the stored pause;
-    * ``None`` (or a ``Command`` without answers) continues a run whose process died,
-      re-running only the step that was in flight.
+    One runner serves any number of executions; nothing of a run lives on it.
 
-    Raises:
-        ResumeConflictError: another execution holds the thread, or already answered it.
-        ThreadNotFoundError, NothingToResumeError, MissingResumeError: nothing to resume.
-        InvalidInputError: a new run asked of a thread that is paused or mid-run.
+    Args:
+        checkpointer: where the threads are stored.
+        graph: the graph's name, stored with every checkpoint and checked on resume.
+        lease_seconds: how long a thread stays claimed by an execution that stopped
+            renewing its lease.
     """
-    checkpointer = graph._checkpointer()
-    lease = float(graph.config.lease_seconds)
-    if thread_id is None:
-        if not isinstance(inputs, Mapping):
-            raise ConfigurationError(
-                f"graph {graph.name!r} has a checkpointer: pass thread_id= to resume or "
-                "continue a stored thread"
-            )
-        thread_id = os.urandom(12).hex()
-    owner = os.urandom(12).hex()
-    obs = open_run(graph.name, thread_id)
-    try:
-        stored = await leases.take(checkpointer, thread_id, owner, lease)
-    except ResumeConflictError as exc:
-        log_lease_conflict(graph.name, thread_id, exc)
-        raise
-    heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
-    saver = _Saver(checkpointer, thread_id, owner, graph.name, stored)
-    try:
-        run = Execution(
-            plan,
-            before=before,
-            after=after,
-            max_steps=max_steps,
-            emit=emit,
-            on_step=saver,
-            obs=obs,
-        )
-        result = await _dispatch(run, saver, stored, inputs, thread_id)
-    finally:
-        heartbeat.cancel()
-        if not saver.released:
-            await leases.hand_back(checkpointer, thread_id, owner)
-    result.thread_id = thread_id
-    return result
+
+    __slots__ = ("checkpointer", "graph", "lease_seconds")
+
+    def __init__(self, checkpointer: Checkpointer, graph: str, lease_seconds: float) -> None:
+        self.checkpointer = checkpointer
+        self.graph = graph
+        self.lease_seconds = lease_seconds
+
+    async def run(
+        self,
+        run_plan: RunPlan,
+        inputs: Mapping[str, Any] | Command | None,
+        thread_id: str | None,
+        emit: Callable[[Any], None] | None = None,
+    ) -> GraphResult:
+        """Start, resume or continue the stored thread ``thread_id``.
+
+        * a dict starts a run (on a finished thread, over its last values);
+        * ``Command(resume=...)`` / ``resume_by_id`` answers the stored pause;
+        * ``None`` (or a ``Command`` without answers) continues a run whose process died,
+          re-running only the step that was in flight.
+
+        Raises:
+            ResumeConflictError: another execution holds the thread, or already answered it.
+            GraphMismatchError: the thread belongs to another graph (nothing has run).
+            ThreadNotFoundError, NothingToResumeError, MissingResumeError: nothing to resume.
+            InvalidInputError: a new run asked of a thread that is paused or mid-run.
+        """
+        checkpointer = self.checkpointer
+        lease = self.lease_seconds
+        if thread_id is None:
+            if not isinstance(inputs, Mapping):
+                raise ConfigurationError(
+                    f"graph {self.graph!r} has a checkpointer: pass thread_id= to resume or "
+                    "continue a stored thread"
+                )
+            thread_id = os.urandom(12).hex()
+        owner = os.urandom(12).hex()
+        obs = open_run(self.graph, thread_id)
+        try:
+            stored = await leases.take(checkpointer, thread_id, owner, lease)
+        except ResumeConflictError as exc:
+            log_lease_conflict(self.graph, thread_id, exc)
+            raise
+        heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
+        saver = _Saver(checkpointer, thread_id, owner, self.graph, stored)
+        try:
+            run = Execution(run_plan, emit=emit, on_step=saver, obs=obs)
+            result = await _dispatch(run, saver, stored, inputs, thread_id)
+        finally:
+            heartbeat.cancel()
+            if not saver.released:
+                await leases.hand_back(checkpointer, thread_id, owner)
+        result.thread_id = thread_id
+        return result
 
 
 async def _dispatch(
@@ -347,9 +352,9 @@ async def _dispatch(
                 "execution"
             )
     if command.resume_by_id:
-        saver.record[_ANSWERED] = [i for i in command.resume_by_id if i in pending_ids]
+        rs.answered = [i for i in command.resume_by_id if i in pending_ids]
     elif command.resume is not NO_ANSWER:
-        saver.record[_ANSWERED] = sorted(pending_ids)
+        rs.answered = sorted(pending_ids)
     return await run.resume(values, rs, command)
 
 

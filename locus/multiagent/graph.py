@@ -21,6 +21,7 @@ from locus.multiagent.plan import (
     GraphPlan,
     NodeSpec,
     Router,
+    RunPlan,
     build_plan,
     is_async_callable,
 )
@@ -90,8 +91,8 @@ class StateGraph:
                     f"graph {self.name!r}: the reducer for key {key!r} is not callable"
                 )
         self._plan: GraphPlan | None = None
-        self._breakpoints: tuple[tuple[str, ...], tuple[str, ...]] | None = None
-        self._breakpoint_sets: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+        self._breakpoints: tuple[tuple[str, ...], tuple[str, ...], int] | None = None
+        self._run_plan: RunPlan | None = None
 
     # --- building -------------------------------------------------------------------------
 
@@ -201,8 +202,8 @@ class StateGraph:
         self._prepare()
         return self
 
-    def _prepare(self) -> tuple[GraphPlan, frozenset[str], frozenset[str], int]:
-        """The current plan and breakpoints, rebuilt and re-validated when they changed."""
+    def _prepare(self) -> RunPlan:
+        """The current plan and run options, rebuilt and re-validated when they changed."""
         plan = self._plan
         if plan is None:
             plan = self._plan = build_plan(
@@ -210,17 +211,20 @@ class StateGraph:
             )
             self._breakpoints = None
         cfg = self.config
-        points = (tuple(cfg.interrupt_before), tuple(cfg.interrupt_after))
-        if points != self._breakpoints:
-            plan.check_breakpoints(*points)
-            self._breakpoints = points
-            self._breakpoint_sets = (frozenset(points[0]), frozenset(points[1]))
-        if not isinstance(cfg.max_steps, int) or cfg.max_steps < 1:
-            raise GraphDefinitionError(
-                f"graph {self.name!r}: config.max_steps must be a positive int, "
-                f"got {cfg.max_steps!r}"
+        options = (tuple(cfg.interrupt_before), tuple(cfg.interrupt_after), cfg.max_steps)
+        run_plan = self._run_plan
+        if options != self._breakpoints or run_plan is None:
+            plan.check_breakpoints(options[0], options[1])
+            if not isinstance(cfg.max_steps, int) or cfg.max_steps < 1:
+                raise GraphDefinitionError(
+                    f"graph {self.name!r}: config.max_steps must be a positive int, "
+                    f"got {cfg.max_steps!r}"
+                )
+            run_plan = self._run_plan = RunPlan(
+                plan, frozenset(options[0]), frozenset(options[1]), cfg.max_steps
             )
-        return plan, *self._breakpoint_sets, cfg.max_steps
+            self._breakpoints = options
+        return run_plan
 
     # --- running --------------------------------------------------------------------------
 
@@ -343,7 +347,7 @@ class StateGraph:
         thread_id: str | None,
         emit: Callable[[Any], None] | None,
     ) -> GraphResult:
-        plan, before, after, max_steps = self._prepare()
+        run_plan = self._prepare()
         checkpointer = self.config.checkpointer
         if thread_id is not None or checkpointer is not None:
             if checkpointer is None:
@@ -353,19 +357,11 @@ class StateGraph:
                 )
             # config.checkpointer is a plain attribute, so check it again where it is used
             _checked_checkpointer(self.name, checkpointer)
-            from locus.multiagent.durable import execute_thread
+            from locus.multiagent.durable import ThreadRunner
 
-            return await execute_thread(
-                self, plan, before, after, max_steps, inputs, thread_id, emit
-            )
-        run = Execution(
-            plan,
-            before=before,
-            after=after,
-            max_steps=max_steps,
-            emit=emit,
-            obs=open_run(self.name, None),
-        )
+            runner = ThreadRunner(checkpointer, self.name, float(self.config.lease_seconds))
+            return await runner.run(run_plan, inputs, thread_id, emit)
+        run = Execution(run_plan, emit=emit, obs=open_run(self.name, None))
         if isinstance(inputs, Command):
             values, run_state = _from_snapshot(inputs)
             return await run.resume(values, run_state, inputs)

@@ -15,7 +15,7 @@ from typing import Any
 
 from locus.errors import GraphDefinitionError
 
-__all__ = ["END", "START", "GraphPlan", "NodeSpec", "Router", "build_plan"]
+__all__ = ["END", "START", "GraphPlan", "NodeSpec", "Router", "RunPlan", "build_plan"]
 
 START = "__start__"
 END = "__end__"
@@ -66,6 +66,23 @@ class GraphPlan:
                         f"graph {self.name!r}: {kind} names unknown node {name!r}; "
                         f"nodes are {sorted(self.nodes)}"
                     )
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """A validated plan with the run options read at the start of an ``execute``.
+
+    Attributes:
+        plan: the graph's structure.
+        before: nodes to pause before (static breakpoints).
+        after: nodes to pause after.
+        max_steps: the most steps one run may take.
+    """
+
+    plan: GraphPlan
+    before: frozenset[str]
+    after: frozenset[str]
+    max_steps: int
 
 
 def is_async_callable(fn: Callable[..., Any]) -> bool:

@@ -85,6 +85,9 @@ class RunState:
         spent: per node that finished in the current step, the work it recorded. Never
             stored with the step; kept so that a step whose checkpoint cannot be written
             can still record the actions its nodes took (see ``locus.multiagent.durable``).
+        answered: the interrupt ids this execution's resume answered; stored with its
+            checkpoints so that a later resume of the same ids is told another execution
+            answered them. Never read back: each execution records its own.
         trace: where observability left the run (``locus.observe.links``): the span
             context of the execution that paused or ran it, and the time of the pause.
             Only written while something observes; plain JSON, read back defensively.
@@ -101,6 +104,7 @@ class RunState:
     kind: PauseKind | None = None
     spent: dict[str, dict[str, Any]] = field(default_factory=dict)
     trace: dict[str, Any] | None = None
+    answered: list[str] | None = None
 
     def to_marker(self, graph: str) -> dict[str, Any]:
         """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot."""
@@ -125,6 +129,8 @@ class RunState:
         }
         if self.trace is not None:
             marker["trace"] = self.trace
+        if self.answered is not None:
+            marker["answered"] = self.answered
         return marker
 
     @classmethod
