@@ -111,20 +111,63 @@ class StateGraph:
         """
         return self.config.checkpointer
 
-    def add_node(self, name: str, fn: NodeFn) -> StateGraph:
+    def add_node(
+        self,
+        name: str,
+        fn: NodeFn | StateGraph,
+        *,
+        inputs: Mapping[str, str] | None = None,
+        outputs: Mapping[str, str] | None = None,
+    ) -> StateGraph:
         """Add a node. Returns the graph, so calls can be chained.
 
+        Args:
+            name: the node's name; unique in this graph, without ``/`` or ``[``.
+            fn: a function of the state, or another ``StateGraph`` to run as this node (a
+                subgraph). An ``interrupt()`` inside a subgraph pauses this graph; its
+                pending item is named by its path, such as ``refund/approve``, and a
+                resume continues inside the subgraph where it paused.
+            inputs: for a subgraph, outer key -> inner key: the state the subgraph starts
+                with. By default it starts with this graph's whole state.
+            outputs: for a subgraph, inner key -> outer key: what the node returns. By
+                default every key the subgraph wrote flows back.
+
         Raises:
-            GraphDefinitionError: on a duplicate or reserved name, or a non-callable ``fn``.
+            GraphDefinitionError: on a duplicate or reserved name, a non-callable ``fn``,
+                ``inputs``/``outputs`` without a subgraph, or a graph added inside itself.
         """
         if not isinstance(name, str) or not name:
             raise GraphDefinitionError(
                 f"graph {self.name!r}: a node name must be a non-empty str, got {name!r}"
             )
-        if name in (START, END):
-            raise GraphDefinitionError(f"graph {self.name!r}: {name!r} is a reserved name")
+        if name in (START, END) or "/" in name or "[" in name:
+            raise GraphDefinitionError(
+                f"graph {self.name!r}: {name!r} is a reserved name (START and END, and "
+                "names with '/' or '[', which mark interrupt paths, are reserved)"
+            )
         if name in self._nodes:
             raise GraphDefinitionError(f"graph {self.name!r} already has a node named {name!r}")
+        if isinstance(fn, StateGraph):
+            if fn is self or self in fn._inner_graphs():
+                raise GraphDefinitionError(
+                    f"graph {self.name!r}: node {name!r} would run graph {fn.name!r}, which "
+                    "contains this graph; a graph cannot run inside itself"
+                )
+            from locus.multiagent.subgraph import Subgraph
+
+            sub = Subgraph(
+                fn,
+                dict(inputs) if inputs is not None else None,
+                dict(outputs) if outputs is not None else None,
+            )
+            self._nodes[name] = NodeSpec(name, fn._prepare, True, sub)
+            self._plan = None
+            return self
+        if inputs is not None or outputs is not None:
+            raise GraphDefinitionError(
+                f"graph {self.name!r}: node {name!r}: inputs= and outputs= apply only to a "
+                "node that runs another StateGraph"
+            )
         if not callable(fn):
             raise GraphDefinitionError(
                 f"graph {self.name!r}: node {name!r} must be a function, got {type(fn).__name__}"
@@ -132,6 +175,15 @@ class StateGraph:
         self._nodes[name] = NodeSpec(name, fn, is_async_callable(fn))
         self._plan = None
         return self
+
+    def _inner_graphs(self) -> list[StateGraph]:
+        """Every graph nested inside this one, at any depth."""
+        found: list[StateGraph] = []
+        for spec in self._nodes.values():
+            if spec.subgraph is not None:
+                found.append(spec.subgraph.graph)
+                found.extend(spec.subgraph.graph._inner_graphs())
+        return found
 
     def add_edge(self, source: str, target: str) -> StateGraph:
         """Run ``target`` after ``source``. Unknown names are reported at compile time."""

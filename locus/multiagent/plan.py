@@ -11,9 +11,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from locus.errors import GraphDefinitionError
+
+if TYPE_CHECKING:
+    from locus.multiagent.subgraph import Subgraph
 
 __all__ = ["END", "START", "GraphPlan", "NodeSpec", "Router", "RunPlan", "build_plan"]
 
@@ -23,11 +26,15 @@ END = "__end__"
 
 @dataclass(frozen=True, slots=True)
 class NodeSpec:
-    """A node: its name, function, and whether calling it returns an awaitable."""
+    """A node: its name, function, and whether calling it returns an awaitable.
+
+    ``subgraph`` is set when the node runs an inner graph (``fn`` is then that graph).
+    """
 
     name: str
     fn: Callable[..., Any]
     is_async: bool
+    subgraph: Subgraph | None = None
 
 
 @dataclass(frozen=True, slots=True)

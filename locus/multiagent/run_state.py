@@ -81,6 +81,8 @@ class RunState:
         answers: answers each node has received, by ``interrupt()`` index.
         pending: interrupts waiting for an answer.
         journals: per paused node, the work it recorded (see ``locus.core.journal``).
+        subruns: per node that runs an inner graph and paused in the current step, the
+            inner run: ``{"values": ..., "run": marker}`` (see ``locus.multiagent.subgraph``).
         kind: why the run is paused, or ``None`` while it runs.
         spent: per node that finished in the current step, the work it recorded. Never
             stored with the step; kept so that a step whose checkpoint cannot be written
@@ -101,6 +103,7 @@ class RunState:
     answers: dict[str, dict[int, Any]] = field(default_factory=dict)
     pending: list[PendingInterrupt] = field(default_factory=list)
     journals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subruns: dict[str, dict[str, Any]] = field(default_factory=dict)
     kind: PauseKind | None = None
     spent: dict[str, dict[str, Any]] = field(default_factory=dict)
     trace: dict[str, Any] | None = None
@@ -127,6 +130,8 @@ class RunState:
             "interrupts": [p.to_json() for p in self.pending],
             "journals": self.journals,
         }
+        if self.subruns:
+            marker["subruns"] = self.subruns
         if self.trace is not None:
             marker["trace"] = self.trace
         if self.answered is not None:
@@ -168,6 +173,7 @@ class RunState:
         try:
             arrived, done, answers = marker["arrived"], marker["done"], marker["answers"]
             journals = marker.get("journals")
+            subruns = marker.get("subruns")
             state = cls(
                 run_id=str(marker["run_id"]),
                 step=int(marker["step"]),
@@ -192,6 +198,7 @@ class RunState:
                     for p in marker["interrupts"]
                 ],
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
+                subruns={n: dict(r) for n, r in subruns.items()} if subruns else {},
                 trace=marker.get("trace"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -205,7 +212,8 @@ class RunState:
     def nodes_named(self) -> set[str]:
         """Every node the run state refers to, to check against the graph on resume."""
         names = set(self.frontier) | set(self.arrived) | set(self.done)
-        names.update(p.node for p in self.pending)
+        names.update(p.node.split("/", 1)[0] for p in self.pending)
+        names.update(self.subruns)
         for srcs in self.arrived.values():
             names.update(srcs)
         return names

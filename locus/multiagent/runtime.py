@@ -33,6 +33,7 @@ from locus.errors import (
 from locus.multiagent.plan import END, START, NodeSpec, Router, RunPlan
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, PendingInterrupt, RunState, interrupt_id
+from locus.multiagent.subgraph import SEP, run_subgraph, top_node
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -51,17 +52,25 @@ StepHook = Callable[[dict[str, Any], RunState, set[str]], Any]
 
 
 class _Outcome:
-    __slots__ = ("goto", "pending", "update")
+    """A node's result: its update and goto, or the interrupts it paused on.
+
+    ``pending`` holds a plain node's unanswered ``interrupt()`` calls; ``nested`` the
+    pending interrupts of an inner graph, already named by their paths.
+    """
+
+    __slots__ = ("goto", "nested", "pending", "update")
 
     def __init__(
         self,
         update: dict[str, Any],
         goto: tuple[str, ...] = (),
         pending: list[PendingCall] | None = None,
+        nested: list[PendingInterrupt] | None = None,
     ) -> None:
         self.update = update
         self.goto = goto
         self.pending = pending
+        self.nested = nested
 
 
 class Execution:
@@ -88,9 +97,14 @@ class Execution:
 
     # --- entry points -------------------------------------------------------------------
 
-    async def start(self, values: dict[str, Any]) -> GraphResult:
-        """Run from START with ``values`` (owned by the run from now on)."""
-        rs = RunState(run_id=os.urandom(8).hex())
+    async def start(self, values: dict[str, Any], rs: RunState | None = None) -> GraphResult:
+        """Run from START with ``values`` (owned by the run from now on).
+
+        ``rs`` is a fresh run state to use (an inner graph's, with an id derived from its
+        outer run); by default the run gets a random id.
+        """
+        if rs is None:
+            rs = RunState(run_id=os.urandom(8).hex())
         return await self._entry(self._start(values, rs), rs, "start")
 
     async def _start(self, values: dict[str, Any], rs: RunState) -> GraphResult:
@@ -129,7 +143,7 @@ class Execution:
     async def _resume(self, values: dict[str, Any], rs: RunState, command: Command) -> GraphResult:
         goto = command.goto_targets()
         kind = rs.kind
-        paused_nodes = {p.node for p in rs.pending}
+        paused_nodes = {top_node(p.node) for p in rs.pending}
         if kind == "interrupt" and not goto:
             self._apply_answers(rs, command)
             return await self._drive(values, rs, skip_before=True)
@@ -148,6 +162,8 @@ class Execution:
         for node in paused_nodes:
             rs.answers.pop(node, None)
             rs.journals.pop(node, None)
+            rs.subruns.pop(node, None)
+        rs.answers = {k: v for k, v in rs.answers.items() if top_node(k) not in paused_nodes}
         rs.frontier = [n for n in rs.frontier if n in rs.done]
         return await self._drive(values, rs, skip_before=True, extra_goto=goto)
 
@@ -214,7 +230,12 @@ class Execution:
                 name = runnable[0]
                 call = self._call if obs is None else self._observed_call
                 outcome = await call(self.plan.nodes[name], dict(values), rs)
-                if outcome.pending is None and not rs.pending and not rs.done:
+                if (
+                    outcome.pending is None
+                    and outcome.nested is None
+                    and not rs.pending
+                    and not rs.done
+                ):
                     self._finish_node(name, rs)
                     finished = [(name, outcome.update, outcome.goto)]
                 else:
@@ -248,7 +269,7 @@ class Execution:
     def _runnable(self, rs: RunState) -> list[str]:
         """The step's nodes still to run: not finished, not waiting for an answer."""
         if rs.pending or rs.done:
-            blocked = {p.node for p in rs.pending}
+            blocked = {top_node(p.node) for p in rs.pending}
             return [n for n in rs.frontier if n not in rs.done and n not in blocked]
         return rs.frontier
 
@@ -280,6 +301,8 @@ class Execution:
         for name, outcome in zip(names, outcomes, strict=True):
             if outcome.pending is not None:
                 rs.pending = [*rs.pending, *self._pending(name, outcome.pending, rs)]
+            elif outcome.nested is not None:
+                rs.pending = [*rs.pending, *outcome.nested]
             else:
                 done[name] = (outcome.update, outcome.goto)
                 self._finish_node(name, rs)
@@ -292,6 +315,10 @@ class Execution:
         self.path.append(name)
         if rs.answers:
             rs.answers.pop(name, None)
+            if self.plan.nodes[name].subgraph is not None:
+                prefix = name + SEP
+                for key in [k for k in rs.answers if k.startswith(prefix)]:
+                    del rs.answers[key]
         if rs.journals:
             rs.journals.pop(name, None)
 
@@ -313,6 +340,12 @@ class Execution:
         name = spec.name
         emit = self.emit
         ctx = NodeContext(name, rs.step, rs.answers.get(name, _NO_ANSWERS), emit=emit)
+        if spec.subgraph is not None:
+            # the inner run's errors are already named by its graph and node
+            inner = await run_subgraph(spec.subgraph, name, view, rs, ctx)
+            if isinstance(inner, list):
+                return _Outcome(_EMPTY, (), None, inner)
+            return _Outcome(inner)
         if rs.journals:
             recorded = rs.journals.get(name)
             if recorded:
@@ -629,8 +662,8 @@ class Execution:
                 + ", ".join(f"node {p.node!r} (interrupt {p.id})" for p in pending)
                 + "; resume it with Command(resume=answer, update=result.final_state)"
             )
-        rerun = {p.node for p in answered}
-        rs.pending = [p for p in pending if p.node not in rerun]
+        rerun = {top_node(p.node) for p in answered}
+        rs.pending = [p for p in pending if top_node(p.node) not in rerun]
         rs.kind = None
 
     @staticmethod
