@@ -83,6 +83,8 @@ class RunState:
         journals: per paused node, the work it recorded (see ``locus.core.journal``).
         subruns: per node that runs an inner graph and paused in the current step, the
             inner run: ``{"values": ..., "run": marker}`` (see ``locus.multiagent.subgraph``).
+        sends: per branch of the current step made by a ``Send`` (``review[3]``), the
+            branch's state; dropped as each branch finishes.
         kind: why the run is paused, or ``None`` while it runs.
         spent: per node that finished in the current step, the work it recorded. Never
             stored with the step; kept so that a step whose checkpoint cannot be written
@@ -104,6 +106,7 @@ class RunState:
     pending: list[PendingInterrupt] = field(default_factory=list)
     journals: dict[str, dict[str, Any]] = field(default_factory=dict)
     subruns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sends: dict[str, dict[str, Any]] = field(default_factory=dict)
     kind: PauseKind | None = None
     spent: dict[str, dict[str, Any]] = field(default_factory=dict)
     trace: dict[str, Any] | None = None
@@ -132,6 +135,8 @@ class RunState:
         }
         if self.subruns:
             marker["subruns"] = self.subruns
+        if self.sends:
+            marker["sends"] = self.sends
         if self.trace is not None:
             marker["trace"] = self.trace
         if self.answered is not None:
@@ -174,6 +179,7 @@ class RunState:
             arrived, done, answers = marker["arrived"], marker["done"], marker["answers"]
             journals = marker.get("journals")
             subruns = marker.get("subruns")
+            sends = marker.get("sends")
             state = cls(
                 run_id=str(marker["run_id"]),
                 step=int(marker["step"]),
@@ -199,6 +205,7 @@ class RunState:
                 ],
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
                 subruns={n: dict(r) for n, r in subruns.items()} if subruns else {},
+                sends={n: dict(p) for n, p in sends.items()} if sends else {},
                 trace=marker.get("trace"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -214,9 +221,10 @@ class RunState:
         names = set(self.frontier) | set(self.arrived) | set(self.done)
         names.update(p.node.split("/", 1)[0] for p in self.pending)
         names.update(self.subruns)
+        names.update(self.sends)
         for srcs in self.arrived.values():
             names.update(srcs)
-        return names
+        return {n.split("[", 1)[0] for n in names}
 
 
 def _malformed(thread_id: str | None, problem: str) -> Exception:

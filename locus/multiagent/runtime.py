@@ -33,6 +33,7 @@ from locus.errors import (
 from locus.multiagent.plan import END, START, NodeSpec, Router, RunPlan
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, PendingInterrupt, RunState, interrupt_id
+from locus.multiagent.send import Send, branch_index, branch_key, branch_node
 from locus.multiagent.subgraph import SEP, run_subgraph, top_node
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class Execution:
         """
         plan = self.plan
         for name in rs.nodes_named():
-            if name not in plan.nodes and name not in (START, END):
+            if branch_node(name) not in plan.nodes and name not in (START, END):
                 raise ResumeTargetError(
                     f"the pause refers to node {name!r}, which graph {plan.name!r} does not "
                     f"have (nodes: {sorted(plan.nodes)})"
@@ -214,7 +215,7 @@ class Execution:
             if rs.spent:
                 rs.spent.clear()
             if self.before and not skip_before:
-                hit = [n for n in frontier if n in self.before]
+                hit = [n for n in frontier if branch_node(n) in self.before]
                 if hit:
                     return await self._pause_static(values, rs, hit, "interrupt_before")
             skip_before = False
@@ -229,7 +230,7 @@ class Execution:
                 # one node needs no task of its own
                 name = runnable[0]
                 call = self._call if obs is None else self._observed_call
-                outcome = await call(self.plan.nodes[name], dict(values), rs)
+                outcome = await call(name, self._spec(name), self._view(name, values, rs), rs)
                 if (
                     outcome.pending is None
                     and outcome.nested is None
@@ -261,7 +262,7 @@ class Execution:
             if self.on_step is not None:
                 await self.on_step(values, rs, written)
             if self.after:
-                hit = [n for n, _ in sources if n in self.after]
+                hit = [n for n, _ in sources if branch_node(n) in self.after]
                 if hit:
                     return await self._pause_static(values, rs, hit, "interrupt_after")
         return GraphResult(final_state=values, path=self.path, steps=rs.step)
@@ -279,10 +280,10 @@ class Execution:
         """Run several nodes of one step concurrently; the first failure is raised."""
         import asyncio  # deferred: importing locus.multiagent should not pay for it
 
-        nodes = self.plan.nodes
         call = self._call if self.obs is None else self._observed_call
         outcomes = await asyncio.gather(
-            *(call(nodes[n], dict(values), rs) for n in names), return_exceptions=True
+            *(call(n, self._spec(n), self._view(n, values, rs), rs) for n in names),
+            return_exceptions=True,
         )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
@@ -311,11 +312,27 @@ class Execution:
         rs.done = {}
         return [(n, *done[n]) for n in rs.frontier if n in done]
 
+    def _spec(self, name: str) -> NodeSpec:
+        """The node a frontier name runs (a branch ``review[3]`` runs ``review``)."""
+        spec = self.plan.nodes.get(name)
+        return spec if spec is not None else self.plan.nodes[branch_node(name)]
+
+    @staticmethod
+    def _view(name: str, values: dict[str, Any], rs: RunState) -> dict[str, Any]:
+        """What a node sees: its own copy of the state, or its branch's payload."""
+        if rs.sends:
+            payload = rs.sends.get(name)
+            if payload is not None:
+                return dict(payload)
+        return dict(values)
+
     def _finish_node(self, name: str, rs: RunState) -> None:
         self.path.append(name)
+        if rs.sends:
+            rs.sends.pop(name, None)
         if rs.answers:
             rs.answers.pop(name, None)
-            if self.plan.nodes[name].subgraph is not None:
+            if self._spec(name).subgraph is not None:
                 prefix = name + SEP
                 for key in [k for k in rs.answers if k.startswith(prefix)]:
                     del rs.answers[key]
@@ -324,20 +341,23 @@ class Execution:
 
     # --- one node -------------------------------------------------------------------------
 
-    async def _observed_call(self, spec: NodeSpec, view: dict[str, Any], rs: RunState) -> _Outcome:
+    async def _observed_call(
+        self, name: str, spec: NodeSpec, view: dict[str, Any], rs: RunState
+    ) -> _Outcome:
         obs = self.obs
         assert obs is not None
-        handle = obs.node_started(spec.name, rs.step)
+        handle = obs.node_started(name, rs.step)
         try:
-            outcome = await self._call(spec, view, rs)
+            outcome = await self._call(name, spec, view, rs)
         except BaseException as exc:
             obs.node_failed(handle, exc)
             raise
         obs.node_finished(handle, rs, outcome.pending)
         return outcome
 
-    async def _call(self, spec: NodeSpec, view: dict[str, Any], rs: RunState) -> _Outcome:
-        name = spec.name
+    async def _call(
+        self, name: str, spec: NodeSpec, view: dict[str, Any], rs: RunState
+    ) -> _Outcome:
         emit = self.emit
         ctx = NodeContext(name, rs.step, rs.answers.get(name, _NO_ANSWERS), emit=emit)
         if spec.subgraph is not None:
@@ -520,16 +540,18 @@ class Execution:
         nxt: dict[str, None] = {}
         joins = plan.join_preds
         arrived = rs.arrived
-        for src, goto in sources:
+        sent: dict[str, int] = {}
+        for key, goto in sources:
+            src = branch_node(key)
             chosen = list(edges.get(src, ()))
             chosen.extend(goto)
             for router in routers.get(src, ()):
-                chosen.extend(await self._route(router, values))
+                chosen.extend(await self._route(router, values, rs, sent))
             for dst in chosen:
                 if dst == END:
                     continue
                 if dst in joins:
-                    arrived.setdefault(dst, set()).add(src)
+                    arrived.setdefault(dst, set()).add(src)  # a branch arrives as its node
                 else:
                     nxt[dst] = None
         if arrived:
@@ -555,7 +577,10 @@ class Execution:
             del arrived[join]
             nxt[join] = None
 
-    async def _route(self, router: Router, values: dict[str, Any]) -> list[str]:
+    async def _route(
+        self, router: Router, values: dict[str, Any], rs: RunState, sent: dict[str, int]
+    ) -> list[str]:
+        """The targets ``router`` picks; each ``Send`` becomes a branch key with a payload."""
         try:
             choice = router.fn(values)
             if router.is_async or inspect.isawaitable(choice):
@@ -569,6 +594,9 @@ class Execution:
         picks = [choice] if isinstance(choice, str) or not isinstance(choice, Sequence) else choice
         result = []
         for pick in picks:
+            if isinstance(pick, Send):
+                result.append(self._branch(router, pick, values, rs, sent))
+                continue
             target = pick
             if router.mapping is not None:
                 if pick not in router.mapping:
@@ -589,10 +617,40 @@ class Execution:
             result.append(target)
         return result
 
+    def _branch(
+        self, router: Router, send: Send, values: dict[str, Any], rs: RunState, sent: dict[str, int]
+    ) -> str:
+        """Register the branch ``send`` asks for; returns its key (``review[3]``)."""
+        if send.node not in self.plan.nodes:
+            raise InvalidNodeOutputError(
+                f"the router after node {router.source!r} returned Send({send.node!r}, ...), "
+                f"which is not a node of graph {self.plan.name!r} "
+                f"(nodes: {sorted(self.plan.nodes)})",
+                node=router.source,
+                state=dict(values),
+            )
+        if not isinstance(send.payload, Mapping):
+            raise InvalidNodeOutputError(
+                f"the router after node {router.source!r} returned Send({send.node!r}, "
+                f"{type(send.payload).__name__}); a Send's payload is the branch's state and "
+                "must be a dict",
+                node=router.source,
+                state=dict(values),
+            )
+        index = sent.get(send.node, 0)
+        sent[send.node] = index + 1
+        key = branch_key(send.node, index)
+        rs.sends[key] = dict(send.payload)
+        return key
+
     def _ordered(self, names: Any, extra: tuple[str, ...]) -> list[str]:
         out = [n for n in dict.fromkeys((*names, *extra)) if n != END]
         if len(out) > 1:
-            out.sort(key=self.plan.order.__getitem__)
+            order = self.plan.order
+            if any("[" in n for n in out):
+                out.sort(key=lambda n: (order[branch_node(n)], branch_index(n)))
+            else:
+                out.sort(key=order.__getitem__)
         return out
 
     # --- pausing and resuming ---------------------------------------------------------------
