@@ -218,13 +218,17 @@ class RunState:
 
     def nodes_named(self) -> set[str]:
         """Every node the run state refers to, to check against the graph on resume."""
-        names = set(self.frontier) | set(self.arrived) | set(self.done)
-        names.update(p.node.split("/", 1)[0] for p in self.pending)
-        names.update(self.subruns)
-        names.update(self.sends)
-        for srcs in self.arrived.values():
-            names.update(srcs)
-        return {n.split("[", 1)[0] for n in names}
+        names = set(self.frontier)
+        if self.arrived:
+            names.update(self.arrived)
+            for srcs in self.arrived.values():
+                names.update(srcs)
+        names.update(self.done)
+        names.update(p.node for p in self.pending)
+        if self.sends or self.subruns or any("/" in n or "[" in n for n in names):
+            # paths (refund/approve) and branches (review[3]) name their outer node first
+            return {n.split("/", 1)[0].split("[", 1)[0] for n in names}
+        return names
 
 
 def _malformed(thread_id: str | None, problem: str) -> Exception:

@@ -125,7 +125,7 @@ class Execution:
         """
         plan = self.plan
         for name in rs.nodes_named():
-            if branch_node(name) not in plan.nodes and name not in (START, END):
+            if name not in plan.nodes and name not in (START, END):
                 raise ResumeTargetError(
                     f"the pause refers to node {name!r}, which graph {plan.name!r} does not "
                     f"have (nodes: {sorted(plan.nodes)})"
@@ -144,7 +144,7 @@ class Execution:
     async def _resume(self, values: dict[str, Any], rs: RunState, command: Command) -> GraphResult:
         goto = command.goto_targets()
         kind = rs.kind
-        paused_nodes = {top_node(p.node) for p in rs.pending}
+        paused_nodes = _tops(rs.pending)
         if kind == "interrupt" and not goto:
             self._apply_answers(rs, command)
             return await self._drive(values, rs, skip_before=True)
@@ -224,13 +224,15 @@ class Execution:
                 # a step lasts until the next begins (or the run ends): merge, routing
                 # and the checkpoint write belong to it
                 obs.step_started(rs.step, frontier)
-            runnable = self._runnable(rs)
+            runnable = self._runnable(rs) if rs.pending or rs.done else frontier
             finished: list[tuple[str, dict[str, Any], tuple[str, ...]]] | None
             if len(runnable) == 1:
                 # one node needs no task of its own
                 name = runnable[0]
                 call = self._call if obs is None else self._observed_call
-                outcome = await call(name, self._spec(name), self._view(name, values, rs), rs)
+                spec = self.plan.nodes.get(name) or self._spec(name)
+                view = self._view(name, values, rs) if rs.sends else dict(values)
+                outcome = await call(name, spec, view, rs)
                 if (
                     outcome.pending is None
                     and outcome.nested is None
@@ -270,7 +272,7 @@ class Execution:
     def _runnable(self, rs: RunState) -> list[str]:
         """The step's nodes still to run: not finished, not waiting for an answer."""
         if rs.pending or rs.done:
-            blocked = {top_node(p.node) for p in rs.pending}
+            blocked = _tops(rs.pending)
             return [n for n in rs.frontier if n not in rs.done and n not in blocked]
         return rs.frontier
 
@@ -720,8 +722,10 @@ class Execution:
                 + ", ".join(f"node {p.node!r} (interrupt {p.id})" for p in pending)
                 + "; resume it with Command(resume=answer, update=result.final_state)"
             )
-        rerun = {top_node(p.node) for p in answered}
-        rs.pending = [p for p in pending if top_node(p.node) not in rerun]
+        rerun = _tops(answered)
+        rs.pending = (
+            [p for p in pending if top_node(p.node) not in rerun] if answered != pending else []
+        )
         rs.kind = None
 
     @staticmethod
@@ -742,6 +746,14 @@ class Execution:
             node=looping[-1] if looping else None,
             state=dict(values),
         )
+
+
+def _tops(pending: list[PendingInterrupt]) -> set[str]:
+    """The outer nodes (or branches) of pending interrupts' paths."""
+    names = {p.node for p in pending}
+    if any(SEP in n for n in names):
+        return {top_node(n) for n in names}
+    return names
 
 
 def _json_schema(schema: Any) -> dict[str, Any] | None:
