@@ -32,6 +32,7 @@ from locus.errors import (
     ThreadNotFoundError,
 )
 from locus.multiagent import leases
+from locus.multiagent.identity import GraphIdentity, Migration, describe_change
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
@@ -125,6 +126,7 @@ class _Saver:
         "checkpointer",
         "dirty",
         "graph",
+        "identity",
         "last",
         "owner",
         "released",
@@ -138,7 +140,9 @@ class _Saver:
         owner: str,
         graph: str,
         stored: StoredCheckpoint | None,
+        identity: GraphIdentity | None = None,
     ) -> None:
+        self.identity = identity
         self.checkpointer = checkpointer
         self.thread_id = thread_id
         self.owner = owner
@@ -160,7 +164,7 @@ class _Saver:
             status = "running"
         else:
             status = "done"
-        run = rs.to_marker(self.graph)
+        run = rs.to_marker(self.graph, self.identity)
         # a pause or the end is this execution's last write: hand the lease back with it
         final = status != "running"
         pending = (
@@ -225,14 +229,28 @@ class ThreadRunner:
         graph: the graph's name, stored with every checkpoint and checked on resume.
         lease_seconds: how long a thread stays claimed by an execution that stopped
             renewing its lease.
+        identity: the graph's fingerprint and structure, stored with every checkpoint and
+            compared on resume; ``None`` stores and checks none.
+        on_change: the policy for a thread stored under another fingerprint: ``"refuse"``,
+            ``"allow"`` or a migration function (see ``StateGraph``).
     """
 
-    __slots__ = ("checkpointer", "graph", "lease_seconds")
+    __slots__ = ("checkpointer", "graph", "identity", "lease_seconds", "on_change")
 
-    def __init__(self, checkpointer: Checkpointer, graph: str, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        checkpointer: Checkpointer,
+        graph: str,
+        lease_seconds: float,
+        *,
+        identity: GraphIdentity | None = None,
+        on_change: str | Migration = "refuse",
+    ) -> None:
         self.checkpointer = checkpointer
         self.graph = graph
         self.lease_seconds = lease_seconds
+        self.identity = identity
+        self.on_change = on_change
 
     async def run(
         self,
@@ -271,10 +289,10 @@ class ThreadRunner:
             log_lease_conflict(self.graph, thread_id, exc)
             raise
         heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
-        saver = _Saver(checkpointer, thread_id, owner, self.graph, stored)
+        saver = _Saver(checkpointer, thread_id, owner, self.graph, stored, self.identity)
         try:
             run = Execution(run_plan, emit=emit, on_step=saver, obs=obs)
-            result = await _dispatch(run, saver, stored, inputs, thread_id)
+            result = await _dispatch(run, saver, stored, inputs, thread_id, self.on_change)
         finally:
             heartbeat.cancel()
             if not saver.released:
@@ -289,6 +307,7 @@ async def _dispatch(
     stored: StoredCheckpoint | None,
     inputs: Mapping[str, Any] | Command | None,
     thread_id: str,
+    on_change: str | Migration,
 ) -> GraphResult:
     if stored is not None and stored.graph != saver.graph:
         raise GraphMismatchError(
@@ -318,6 +337,7 @@ async def _dispatch(
         )
     command = inputs if isinstance(inputs, Command) else Command()
     values = dict(stored.values)
+    migrated = _check_identity(saver, stored, values, thread_id, on_change)
     changed: list[str] = []
     if command.update:
         # the stored pause is authoritative: a snapshot marker in the update is ignored
@@ -333,10 +353,14 @@ async def _dispatch(
     answering = command.has_resume or command.goto is not None
     if stored.status == "running" and not answering:
         rs = RunState.from_marker(stored.run, paused=False, thread_id=stored.thread_id)
+        if migrated is not None:
+            rs.migrations.append(migrated)
         return await run.resume_running(values, rs)
     if stored.status != "paused":
         raise _not_paused(thread_id, stored, command)
     rs = RunState.from_marker(stored.run, thread_id=thread_id)
+    if migrated is not None:
+        rs.migrations.append(migrated)
     if not answering:
         raise MissingResumeError(
             f"thread {thread_id!r} is paused at "
@@ -356,6 +380,58 @@ async def _dispatch(
     elif command.resume is not NO_ANSWER:
         rs.answered = sorted(pending_ids)
     return await run.resume(values, rs, command)
+
+
+def _check_identity(
+    saver: _Saver,
+    stored: StoredCheckpoint,
+    values: dict[str, Any],
+    thread_id: str,
+    on_change: str | Migration,
+) -> dict[str, Any] | None:
+    """Apply the graph-change policy to a thread stored under another fingerprint.
+
+    Returns the migration record when a migration function moved ``values`` (in place;
+    the keys it changed are written with the next checkpoint), else ``None``.
+
+    Raises:
+        GraphMismatchError: the policy is ``"refuse"``, or the migration failed; naming
+            what changed. Nothing has run.
+    """
+    identity = saver.identity
+    old = stored.run.get("fingerprint")
+    if identity is None or old is None or old == identity.fingerprint or on_change == "allow":
+        return None
+    change = describe_change(stored.run.get("shape"), identity.shape)
+    if not callable(on_change):
+        raise GraphMismatchError(
+            f"thread {thread_id!r} was stored by another version of graph {saver.graph!r} "
+            f"({change}): nothing was run. Resume it with the graph that paused it, or build "
+            "this graph with StateGraph(..., on_graph_change='allow' or a migration "
+            "function)"
+        )
+    try:
+        moved = on_change(dict(values), str(old))
+    except Exception as exc:
+        raise GraphMismatchError(
+            f"thread {thread_id!r}: the on_graph_change migration of graph {saver.graph!r} "
+            f"raised {type(exc).__name__}: {exc} ({change}); nothing was run or stored"
+        ) from exc
+    if not isinstance(moved, Mapping):
+        raise GraphMismatchError(
+            f"thread {thread_id!r}: the on_graph_change migration of graph {saver.graph!r} "
+            f"returned {type(moved).__name__}, not a dict of state values; nothing was run"
+        )
+    moved = dict(moved)
+    saver.dirty.update(k for k, v in moved.items() if not _same(values, k, v))
+    values.clear()
+    values.update(moved)
+    return {
+        "from": old,
+        "to": identity.fingerprint,
+        "at": dt.datetime.now(dt.UTC).isoformat(),
+        "change": change,
+    }
 
 
 def _same(values: dict[str, Any], key: str, value: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from locus.core.command import Command
 from locus.errors import (
@@ -15,6 +15,7 @@ from locus.errors import (
     SyncInEventLoopError,
 )
 from locus.multiagent.config import GraphConfig
+from locus.multiagent.identity import GraphIdentity, Migration, identify
 from locus.multiagent.plan import (
     END,
     START,
@@ -61,6 +62,13 @@ class StateGraph:
         types: Enum and pydantic model classes the graph's state, interrupts and answers
             hold; registered with its checkpointer (here or in ``compile``), which may
             then restore them. Stored data never makes locus import a class.
+        version: your label for this shape of the graph; part of its fingerprint.
+        on_graph_change: what resuming a stored thread does when the thread was written
+            by a graph of this name with another fingerprint (nodes, edges, their code's
+            qualified names, ``version``): ``"refuse"`` raises ``GraphMismatchError``
+            listing what changed; ``"allow"`` resumes anyway; a function
+            ``(old_values, old_fingerprint) -> new_values`` moves the state once, and the
+            thread records the migration.
 
     Raises:
         GraphDefinitionError: a reducer is not callable.
@@ -76,8 +84,22 @@ class StateGraph:
         reducers: Mapping[str, Callable[[Any, Any], Any]] | None = None,
         checkpointer: Checkpointer | None = None,
         types: Iterable[type] = (),
+        version: str | None = None,
+        on_graph_change: Literal["refuse", "allow"] | Migration = "refuse",
     ) -> None:
         self.name = name or "graph"
+        if on_graph_change not in ("refuse", "allow") and not callable(on_graph_change):
+            raise GraphDefinitionError(
+                f"graph {self.name!r}: on_graph_change must be 'refuse', 'allow' or a "
+                f"function (old_values, old_fingerprint) -> new_values, got {on_graph_change!r}"
+            )
+        if version is not None and not isinstance(version, str):
+            raise GraphDefinitionError(
+                f"graph {self.name!r}: version= must be a str, got {type(version).__name__}"
+            )
+        self.version = version
+        self.on_graph_change = on_graph_change
+        self._identity: GraphIdentity | None = None
         self.config = GraphConfig(checkpointer=_checked_checkpointer(self.name, checkpointer))
         self._types = tuple(types)
         _register_types(self.config.checkpointer, self._types)
@@ -176,6 +198,17 @@ class StateGraph:
         self._plan = None
         return self
 
+    def identity(self) -> GraphIdentity:
+        """The fingerprint (and structure) stored with this graph's threads.
+
+        Raises:
+            GraphDefinitionError: the graph is malformed.
+        """
+        run_plan = self._prepare()
+        if self._identity is None:
+            self._identity = identify(run_plan.plan, self.version)
+        return self._identity
+
     def _inner_graphs(self) -> list[StateGraph]:
         """Every graph nested inside this one, at any depth."""
         found: list[StateGraph] = []
@@ -262,6 +295,7 @@ class StateGraph:
                 self.name, self._nodes, self._edges, self._routers, self._reducers
             )
             self._breakpoints = None
+            self._identity = None
         cfg = self.config
         options = (tuple(cfg.interrupt_before), tuple(cfg.interrupt_after), cfg.max_steps)
         run_plan = self._run_plan
@@ -411,7 +445,13 @@ class StateGraph:
             _checked_checkpointer(self.name, checkpointer)
             from locus.multiagent.durable import ThreadRunner
 
-            runner = ThreadRunner(checkpointer, self.name, float(self.config.lease_seconds))
+            runner = ThreadRunner(
+                checkpointer,
+                self.name,
+                float(self.config.lease_seconds),
+                identity=self.identity(),
+                on_change=self.on_graph_change,
+            )
             return await runner.run(run_plan, inputs, thread_id, emit)
         run = Execution(run_plan, emit=emit, obs=open_run(self.name, None))
         if isinstance(inputs, Command):

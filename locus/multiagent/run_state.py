@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from locus.core.interrupt import Interrupt, InterruptState
 from locus.errors import (
@@ -21,6 +21,9 @@ from locus.errors import (
     NothingToResumeError,
     SchemaVersionError,
 )
+
+if TYPE_CHECKING:
+    from locus.multiagent.identity import GraphIdentity
 
 __all__ = [
     "MARKER_VERSION",
@@ -92,6 +95,8 @@ class RunState:
         answered: the interrupt ids this execution's resume answered; stored with its
             checkpoints so that a later resume of the same ids is told another execution
             answered them. Never read back: each execution records its own.
+        migrations: every ``on_graph_change`` migration applied to the thread, as
+            ``{"from": fingerprint, "to": fingerprint, "at": ISO time}``; kept for audit.
         trace: where observability left the run (``locus.observe.links``): the span
             context of the execution that paused or ran it, and the time of the pause.
             Only written while something observes; plain JSON, read back defensively.
@@ -111,9 +116,14 @@ class RunState:
     spent: dict[str, dict[str, Any]] = field(default_factory=dict)
     trace: dict[str, Any] | None = None
     answered: list[str] | None = None
+    migrations: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_marker(self, graph: str) -> dict[str, Any]:
-        """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot."""
+    def to_marker(self, graph: str, identity: GraphIdentity | None = None) -> dict[str, Any]:
+        """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot.
+
+        With ``identity`` (a stored thread's), the marker records the graph's fingerprint,
+        and its structure too when the run pauses or ends.
+        """
         marker: dict[str, Any] = {
             "version": MARKER_VERSION,
             "graph": graph,
@@ -141,6 +151,12 @@ class RunState:
             marker["trace"] = self.trace
         if self.answered is not None:
             marker["answered"] = self.answered
+        if identity is not None:
+            marker["fingerprint"] = identity.fingerprint
+            if self.kind is not None or not self.frontier:
+                marker["shape"] = identity.shape
+        if self.migrations:
+            marker["migrations"] = self.migrations
         return marker
 
     @classmethod
@@ -180,6 +196,7 @@ class RunState:
             journals = marker.get("journals")
             subruns = marker.get("subruns")
             sends = marker.get("sends")
+            migrations = marker.get("migrations")
             state = cls(
                 run_id=str(marker["run_id"]),
                 step=int(marker["step"]),
@@ -206,6 +223,7 @@ class RunState:
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
                 subruns={n: dict(r) for n, r in subruns.items()} if subruns else {},
                 sends={n: dict(p) for n, p in sends.items()} if sends else {},
+                migrations=[dict(m) for m in migrations] if migrations else [],
                 trace=marker.get("trace"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
