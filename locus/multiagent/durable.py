@@ -354,13 +354,13 @@ async def _dispatch(
     if stored.status == "running" and not answering:
         rs = RunState.from_marker(stored.run, paused=False, thread_id=stored.thread_id)
         if migrated is not None:
-            rs.migrations.append(migrated)
+            rs.audit.append(migrated)
         return await run.resume_running(values, rs)
     if stored.status != "paused":
         raise _not_paused(thread_id, stored, command)
     rs = RunState.from_marker(stored.run, thread_id=thread_id)
     if migrated is not None:
-        rs.migrations.append(migrated)
+        rs.audit.append(migrated)
     if not answering:
         raise MissingResumeError(
             f"thread {thread_id!r} is paused at "
@@ -427,6 +427,7 @@ def _check_identity(
     values.clear()
     values.update(moved)
     return {
+        "kind": "migration",
         "from": old,
         "to": identity.fingerprint,
         "at": dt.datetime.now(dt.UTC).isoformat(),

@@ -417,6 +417,90 @@ class StateGraph:
 
         return await thread_history(self._checkpointer(), thread_id, limit)
 
+    async def update_state(
+        self,
+        thread_id: str,
+        values: Mapping[str, Any],
+        *,
+        as_node: str | None = None,
+        actor: str | None = None,
+    ) -> ThreadState:
+        """Correct a stored thread's state before it continues: writes a new checkpoint.
+
+        The thread keeps its status, pending interrupts and next nodes; the change is
+        checked before anything is written and recorded in the thread's audit list
+        (``actor``, ``as_node``, the keys, the time).
+
+        Args:
+            thread_id: the thread to change.
+            values: state keys to set; a key with a reducer goes through it.
+            as_node: the node the change is made in the name of (for reducers' errors and
+                the audit record); must be a node of this graph.
+            actor: who made the change, for the audit record.
+
+        Returns:
+            The thread's new latest state.
+
+        Raises:
+            ConfigurationError: the graph has no checkpointer.
+            ThreadNotFoundError: no such thread.
+            GraphMismatchError: the thread belongs to another graph.
+            ResumeConflictError: an execution holds the thread right now.
+            InvalidInputError, GraphDefinitionError, StateSerializationError, ReducerError:
+                the change is not acceptable; nothing was written.
+        """
+        from locus.multiagent.durable import thread_state
+        from locus.multiagent.edits import update_thread
+
+        checkpointer = self._checkpointer()
+        await update_thread(
+            checkpointer,
+            self._prepare().plan,
+            float(self.config.lease_seconds),
+            thread_id,
+            values,
+            as_node=as_node,
+            actor=actor,
+        )
+        return await thread_state(checkpointer, thread_id)
+
+    async def fork(
+        self, thread_id: str, *, checkpoint: int, new_thread_id: str | None = None
+    ) -> ThreadState:
+        """Start a new thread from any stored checkpoint of ``thread_id``.
+
+        The original is left untouched; the new thread is that checkpoint exactly (a pause
+        there is a pause in the new thread, answerable on its own).
+
+        Args:
+            thread_id: the thread to copy from.
+            checkpoint: the checkpoint's number, as in ``ThreadState.checkpoint`` (see
+                ``get_state_history``).
+            new_thread_id: the new thread's id; a random one by default.
+
+        Returns:
+            The new thread's state.
+
+        Raises:
+            ConfigurationError: the graph has no checkpointer.
+            ThreadNotFoundError: no such thread or checkpoint.
+            GraphMismatchError: the thread belongs to another graph.
+            InvalidInputError: ``new_thread_id`` already exists.
+        """
+        from locus.multiagent.durable import thread_state
+        from locus.multiagent.edits import fork_thread
+
+        checkpointer = self._checkpointer()
+        new_id = await fork_thread(
+            checkpointer,
+            self.name,
+            float(self.config.lease_seconds),
+            thread_id,
+            checkpoint,
+            new_thread_id,
+        )
+        return await thread_state(checkpointer, new_id)
+
     def _checkpointer(self) -> Checkpointer:
         checkpointer = self.config.checkpointer
         if checkpointer is None:

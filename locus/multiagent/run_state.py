@@ -95,8 +95,10 @@ class RunState:
         answered: the interrupt ids this execution's resume answered; stored with its
             checkpoints so that a later resume of the same ids is told another execution
             answered them. Never read back: each execution records its own.
-        migrations: every ``on_graph_change`` migration applied to the thread, as
-            ``{"from": fingerprint, "to": fingerprint, "at": ISO time}``; kept for audit.
+        audit: what changed a stored thread outside its nodes, oldest first, carried from
+            checkpoint to checkpoint: ``{"kind": "migration", "from": fingerprint, "to":
+            fingerprint, ...}``, ``{"kind": "update_state", "actor": ..., "keys": [...]}``,
+            ``{"kind": "fork", "from_thread": ..., "from_checkpoint": N}``, each with ``at``.
         trace: where observability left the run (``locus.observe.links``): the span
             context of the execution that paused or ran it, and the time of the pause.
             Only written while something observes; plain JSON, read back defensively.
@@ -116,7 +118,7 @@ class RunState:
     spent: dict[str, dict[str, Any]] = field(default_factory=dict)
     trace: dict[str, Any] | None = None
     answered: list[str] | None = None
-    migrations: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
 
     def to_marker(self, graph: str, identity: GraphIdentity | None = None) -> dict[str, Any]:
         """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot.
@@ -155,8 +157,8 @@ class RunState:
             marker["fingerprint"] = identity.fingerprint
             if self.kind is not None or not self.frontier:
                 marker["shape"] = identity.shape
-        if self.migrations:
-            marker["migrations"] = self.migrations
+        if self.audit:
+            marker["audit"] = self.audit
         return marker
 
     @classmethod
@@ -196,7 +198,7 @@ class RunState:
             journals = marker.get("journals")
             subruns = marker.get("subruns")
             sends = marker.get("sends")
-            migrations = marker.get("migrations")
+            audit = marker.get("audit")
             state = cls(
                 run_id=str(marker["run_id"]),
                 step=int(marker["step"]),
@@ -223,7 +225,7 @@ class RunState:
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
                 subruns={n: dict(r) for n, r in subruns.items()} if subruns else {},
                 sends={n: dict(p) for n, p in sends.items()} if sends else {},
-                migrations=[dict(m) for m in migrations] if migrations else [],
+                audit=[dict(m) for m in audit] if audit else [],
                 trace=marker.get("trace"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -89,7 +89,8 @@ async def test_migration_function_is_applied_once_and_recorded(backend: Backend)
     assert calls == [first.identity().fingerprint]
     stored = await backend.make().get("t")
     assert stored is not None
-    [record] = stored.run["migrations"]
+    [record] = stored.run["audit"]
+    assert record["kind"] == "migration"
     assert (record["from"], record["to"]) == (
         first.identity().fingerprint,
         new.identity().fingerprint,
