@@ -209,6 +209,16 @@ class StateGraph:
             self._identity = identify(run_plan.plan, self.version)
         return self._identity
 
+    def to_mermaid(self) -> str:
+        """The graph as a Mermaid flowchart; subgraphs are drawn as nested blocks.
+
+        Raises:
+            GraphDefinitionError: the graph (or a subgraph) is malformed.
+        """
+        from locus.multiagent.mermaid import to_mermaid
+
+        return to_mermaid(self)
+
     def _inner_graphs(self) -> list[StateGraph]:
         """Every graph nested inside this one, at any depth."""
         found: list[StateGraph] = []
