@@ -184,6 +184,10 @@ class StateGraph:
             )
             self._nodes[name] = NodeSpec(name, fn._prepare, True, sub)
             self._plan = None
+            # the inner run is stored with this graph's threads: restore its types too
+            inner_types = tuple(t for t in fn._all_types() if t not in self._types)
+            self._types += inner_types
+            _register_types(self.config.checkpointer, inner_types)
             return self
         if inputs is not None or outputs is not None:
             raise GraphDefinitionError(
@@ -218,6 +222,13 @@ class StateGraph:
         from locus.multiagent.mermaid import to_mermaid
 
         return to_mermaid(self)
+
+    def _all_types(self) -> tuple[type, ...]:
+        """The stored types of this graph and every graph nested inside it."""
+        found = list(self._types)
+        for inner in self._inner_graphs():
+            found.extend(t for t in inner._types if t not in found)
+        return tuple(found)
 
     def _inner_graphs(self) -> list[StateGraph]:
         """Every graph nested inside this one, at any depth."""

@@ -10,6 +10,7 @@ the first answer again (langgraph#2870), answers reaching the wrong parallel bra
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from typing import Any
 
@@ -170,3 +171,72 @@ async def test_inner_node_journal_replays_its_side_effect(backend: Backend) -> N
     done = await build().execute(Command(resume=True), thread_id="j")
     assert done.final_state["ok"] is True
     assert sent == ["email"]
+
+
+async def test_the_whole_tree_is_one_thread_of_the_outer_store(backend: Backend) -> None:
+    ran: Counter[str] = Counter()
+    inner_store = backend.make()
+    inner = refund_subgraph(ran)
+    inner.compile(checkpointer=inner_store)
+    outer = StateGraph("desk", checkpointer=backend.make())
+    outer.add_node("refund", inner).add_edge(START, "refund").add_edge("refund", END)
+    paused = await outer.execute({"amount": 5}, thread_id="tree")
+    assert paused.is_interrupted
+    # the inner graph's own store is never used (it would hold a thread of its own, under
+    # its own lease): the outer thread holds the inner run
+    page = await inner_store.list_pending()
+    assert [(i.thread_id, i.node) for i in page.items] == [("tree", "refund/approve")]
+    page = await outer.checkpointer.list_pending()  # type: ignore[union-attr]
+    assert [(i.thread_id, i.node) for i in page.items] == [("tree", "refund/approve")]
+
+
+async def test_inner_graph_types_are_restored_from_the_outer_thread(backend: Backend) -> None:
+    from enum import Enum
+
+    class Verdict(Enum):
+        OK = "ok"
+
+    inner = StateGraph("typed", types=[Verdict])
+
+    def decide(state: dict[str, Any]) -> dict[str, Any]:
+        return {"verdict": Verdict(interrupt("verdict?"))}
+
+    inner.add_node("decide", decide).add_edge(START, "decide").add_edge("decide", END)
+
+    def build() -> StateGraph:
+        outer = StateGraph("typed-outer", checkpointer=backend.make())
+        outer.add_node("inner", inner).add_edge(START, "inner").add_edge("inner", END)
+        return outer
+
+    await build().execute({"since": Verdict.OK}, thread_id="ty")
+    done = await build().execute(Command(resume="ok"), thread_id="ty")
+    assert done.final_state["verdict"] is Verdict.OK
+
+
+async def test_a_send_branch_can_run_a_subgraph(backend: Backend) -> None:
+    from locus.multiagent import Send
+
+    ran: Counter[str] = Counter()
+    refund = refund_subgraph(ran)
+
+    def build() -> StateGraph:
+        outer = StateGraph("branches", checkpointer=backend.make(), reducers={"paid": operator.add})
+        outer.add_node("split", lambda s: None)
+        outer.add_node("refund", refund, outputs={"paid": "paid"})
+        outer.add_edge(START, "split").add_edge("refund", END)
+        outer.add_conditional_edges(
+            "split", lambda s: [Send("refund", {"amount": a}) for a in (1, 2)], ["refund"]
+        )
+        return outer
+
+    paused = await build().execute({}, thread_id="b")
+    assert sorted(i.node_id for i in paused.interrupts) == [
+        "refund[0]/approve",
+        "refund[1]/approve",
+    ]
+    by_amount = {i.interrupt.payload["refund"]: i.interrupt.id for i in paused.interrupts}
+    half = await build().execute(Command(resume_by_id={by_amount[2]: "yes"}), thread_id="b")
+    assert [i.interrupt.id for i in half.interrupts] == [by_amount[1]]
+    done = await build().execute(Command(resume_by_id={by_amount[1]: "no"}), thread_id="b")
+    assert done.final_state["paid"] == 1  # False + True, in branch order
+    assert ran == Counter(check=2, approve=4, pay=2)
