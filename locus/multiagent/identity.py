@@ -9,6 +9,7 @@ resuming it was written by another shape of the graph, and the graph's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +32,13 @@ class GraphIdentity:
         fingerprint: a digest of ``shape``.
         shape: JSON-shaped structure: ``nodes`` (name -> code), ``edges`` (``"a -> b"``),
             ``routers`` (``"a -> ? router"``) and ``version``.
+        shape_text: ``shape`` as JSON text: how a paused thread stores it (one string is
+            far cheaper to store at every pause than the structure itself).
     """
 
     fingerprint: str
     shape: dict[str, Any]
+    shape_text: str
 
 
 def identify(plan: GraphPlan, version: str | None) -> GraphIdentity:
@@ -53,11 +57,19 @@ def identify(plan: GraphPlan, version: str | None) -> GraphIdentity:
         for r in rs
     )
     shape = {"nodes": nodes, "edges": edges, "routers": routers, "version": version}
-    return GraphIdentity(fingerprint(shape), shape)
+    return GraphIdentity(fingerprint(shape), shape, json.dumps(shape, sort_keys=True))
 
 
-def describe_change(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> str:
-    """What changed between two shapes, for an error message; ``old`` may be unknown."""
+def describe_change(stored: Any, new: Mapping[str, Any]) -> str:
+    """What changed between a stored shape (its JSON text) and ``new``, for an error message.
+
+    The stored text is data read back from the store: anything unreadable just gives a
+    message without details.
+    """
+    try:
+        old = json.loads(stored) if isinstance(stored, str) else None
+    except ValueError:
+        old = None
     if not isinstance(old, Mapping):
         return "its structure changed (the stored thread records no details)"
     parts: list[str] = []
@@ -85,6 +97,8 @@ def describe_change(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> st
 
 
 def _code_name(fn: Any) -> str:
+    """The function's qualified name. Not its module: the same file is ``__main__`` when run
+    as a script and ``orders.graph`` when a worker imports it, and both are the same graph."""
     target = getattr(fn, "__func__", fn)
     qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
-    return f"{getattr(target, '__module__', '?')}.{qualname}"
+    return str(qualname)

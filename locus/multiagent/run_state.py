@@ -124,7 +124,7 @@ class RunState:
         """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot.
 
         With ``identity`` (a stored thread's), the marker records the graph's fingerprint,
-        and its structure too when the run pauses or ends.
+        and its structure too when the run pauses.
         """
         marker: dict[str, Any] = {
             "version": MARKER_VERSION,
@@ -155,8 +155,9 @@ class RunState:
             marker["answered"] = self.answered
         if identity is not None:
             marker["fingerprint"] = identity.fingerprint
-            if self.kind is not None or not self.frontier:
-                marker["shape"] = identity.shape
+            if self.kind is not None:
+                # what a resume compares against to say what changed
+                marker["shape"] = identity.shape_text
         if self.audit:
             marker["audit"] = self.audit
         return marker

@@ -103,3 +103,17 @@ async def test_migration_function_is_applied_once_and_recorded(backend: Backend)
 def test_on_graph_change_must_be_a_policy_or_a_function() -> None:
     with pytest.raises(GraphDefinitionError, match="on_graph_change"):
         StateGraph("g", on_graph_change="ignore")  # type: ignore[arg-type]
+
+
+async def test_same_code_under_another_module_name_is_the_same_graph(backend: Backend) -> None:
+    # a script run as __main__ pauses; a worker that imports the same file resumes
+    await refunds(backend).execute({}, thread_id="t")
+    moved = refunds(backend)
+    for spec in moved._nodes.values():
+        spec.fn.__module__ = "orders.graph"
+    try:
+        done = await moved.execute(Command(resume="yes"), thread_id="t")
+    finally:
+        for spec in moved._nodes.values():
+            spec.fn.__module__ = __name__
+    assert done.final_state["approved"] is True
