@@ -46,3 +46,18 @@ def test_inputs_mapping_needs_a_subgraph() -> None:
 def test_node_names_with_path_characters_are_refused() -> None:
     with pytest.raises(GraphDefinitionError, match="reserved"):
         StateGraph("g").add_node("a/b", lambda s: None)
+
+
+async def test_a_breakpoint_inside_a_subgraph_pauses_the_outer_run_at_its_path() -> None:
+    inner = StateGraph("inner")
+    inner.add_node("a", lambda s: {"a": 1}).add_node("b", lambda s: {"b": 1})
+    inner.add_edge(START, "a").add_edge("a", "b").add_edge("b", END)
+    inner.compile(interrupt_before=["b"])
+    outer = StateGraph("outer")
+    outer.add_node("sub", inner).add_edge(START, "sub").add_edge("sub", END)
+    paused = await outer.execute({})
+    assert [(i.node_id, i.interrupt.payload["type"]) for i in paused.interrupts] == [
+        ("sub/b", "interrupt_before")
+    ]
+    done = await outer.execute(Command(update=paused.final_state, resume=None))
+    assert done.final_state == {"a": 1, "b": 1}
