@@ -109,7 +109,9 @@ class Execution:
         return await self._entry(self._start(values, rs), rs, "start")
 
     async def _start(self, values: dict[str, Any], rs: RunState) -> GraphResult:
-        rs.frontier = await self._next_frontier(values, rs, [(START, ())])
+        sources = [(START, ())]
+        first = self._static_next(sources)
+        rs.frontier = first if first is not None else await self._next_frontier(values, rs, sources)
         return await self._drive(values, rs, skip_before=False)
 
     async def resume_running(self, values: dict[str, Any], rs: RunState) -> GraphResult:
