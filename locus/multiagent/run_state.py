@@ -197,9 +197,6 @@ class RunState:
         try:
             arrived, done, answers = marker["arrived"], marker["done"], marker["answers"]
             journals = marker.get("journals")
-            subruns = marker.get("subruns")
-            sends = marker.get("sends")
-            audit = marker.get("audit")
             state = cls(
                 run_id=str(marker["run_id"]),
                 step=int(marker["step"]),
@@ -224,11 +221,15 @@ class RunState:
                     for p in marker["interrupts"]
                 ],
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
-                subruns={n: dict(r) for n, r in subruns.items()} if subruns else {},
-                sends={n: dict(p) for n, p in sends.items()} if sends else {},
-                audit=[dict(m) for m in audit] if audit else [],
                 trace=marker.get("trace"),
             )
+            # written only when the run has them (subgraphs, Send branches, edits)
+            if "subruns" in marker:
+                state.subruns = {n: dict(r) for n, r in marker["subruns"].items()}
+            if "sends" in marker:
+                state.sends = {n: dict(p) for n, p in marker["sends"].items()}
+            if "audit" in marker:
+                state.audit = [dict(m) for m in marker["audit"]]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _malformed(thread_id, f"{where} is malformed ({exc!r})") from exc
         if paused and (state.kind is None or not state.pending):
@@ -246,7 +247,8 @@ class RunState:
                 names.update(srcs)
         names.update(self.done)
         names.update(p.node for p in self.pending)
-        if self.sends or self.subruns or any("/" in n or "[" in n for n in names):
+        joined = "\0".join(names)
+        if "/" in joined or "[" in joined:
             # paths (refund/approve) and branches (review[3]) name their outer node first
             return {n.split("/", 1)[0].split("[", 1)[0] for n in names}
         return names

@@ -336,7 +336,7 @@ class Execution:
             rs.sends.pop(name, None)
         if rs.answers:
             rs.answers.pop(name, None)
-            if self._spec(name).subgraph is not None:
+            if rs.answers:  # answers left for a subgraph's paths (refund/approve)
                 prefix = name + SEP
                 for key in [k for k in rs.answers if k.startswith(prefix)]:
                     del rs.answers[key]
@@ -753,7 +753,7 @@ class Execution:
 def _tops(pending: list[PendingInterrupt]) -> set[str]:
     """The outer nodes (or branches) of pending interrupts' paths."""
     names = {p.node for p in pending}
-    if any(SEP in n for n in names):
+    if SEP in "\0".join(names):
         return {top_node(n) for n in names}
     return names
 
