@@ -356,7 +356,7 @@ class Execution:
         except BaseException as exc:
             obs.node_failed(handle, exc)
             raise
-        obs.node_finished(handle, rs, outcome.pending)
+        obs.node_finished(handle, rs, outcome.pending or outcome.nested)
         return outcome
 
     async def _call(

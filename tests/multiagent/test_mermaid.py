@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 from locus.multiagent import END, START, StateGraph
 
 
@@ -34,3 +39,18 @@ def test_mermaid_marks_an_undeclared_router() -> None:
     graph.add_node("a", lambda s: None).add_edge(START, "a")
     graph.add_conditional_edges("a", lambda s: END)
     assert "n_a -.-> n_a_3f_" in graph.to_mermaid()
+
+
+def test_readme_mermaid_drawing_is_what_to_mermaid_draws(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Graphs built from graphs", 1)[1]
+    code = re.search(r"^```python\n(.*?)^```", section, re.S | re.M)
+    drawing = re.search(r"^```mermaid\n(.*?)^```", section, re.S | re.M)
+    assert code is not None and drawing is not None
+    script = tmp_path / "block.py"
+    script.write_text(code.group(1), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
+    printed = done.stdout[done.stdout.index("flowchart TD") :]
+    assert printed.strip() == drawing.group(1).strip()
