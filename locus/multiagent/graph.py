@@ -15,7 +15,6 @@ from locus.errors import (
     SyncInEventLoopError,
 )
 from locus.multiagent.config import GraphConfig
-from locus.multiagent.identity import GraphIdentity, Migration, identify
 from locus.multiagent.plan import (
     END,
     START,
@@ -34,6 +33,7 @@ from locus.observe.hooks import open_run
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer
     from locus.multiagent.durable import ThreadState
+    from locus.multiagent.identity import GraphIdentity, Migration
 
 __all__ = ["END", "START", "StateGraph"]
 
@@ -210,6 +210,8 @@ class StateGraph:
         """
         run_plan = self._prepare()
         if self._identity is None:
+            from locus.multiagent.identity import identify  # only stored threads need it
+
             self._identity = identify(run_plan.plan, self.version)
         return self._identity
 
