@@ -25,7 +25,7 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   ├── InvalidResumeValueError     an answer that fails the interrupt's response schema
     │   ├── InvalidAgentStateError      a saved agent run state is malformed or another agent's
     │   ├── ThreadNotFoundError         no stored thread with that id
-    │   ├── GraphMismatchError          the thread was stored by a graph of another name
+    │   ├── GraphMismatchError          the thread was stored by another graph, or version of it
     │   └── ResumeConflictError         another execution holds the thread
     ├── GraphRuntimeError               a run failed part-way; state so far is attached
     │   ├── NodeExecutionError          a node raised (original chained as __cause__)
@@ -196,7 +196,8 @@ class ThreadNotFoundError(ResumeError, LookupError):
 
 
 class GraphMismatchError(ResumeError):
-    """A stored thread belongs to a graph of another name; nothing was run or changed."""
+    """A stored thread belongs to a graph of another name, or to another version of this
+    graph (its ``on_graph_change`` policy refused it); nothing was run or changed."""
 
 
 class ResumeConflictError(ResumeError):

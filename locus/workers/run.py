@@ -118,17 +118,19 @@ async def _execute(
     lease_seconds: float,
     inputs: Mapping[str, Any] | Command | None,
 ) -> Carried:
-    from locus.multiagent.durable import execute_thread
+    from locus.multiagent.durable import ThreadRunner
 
-    plan, before, after, max_steps = graph._prepare()
+    runner = ThreadRunner(
+        graph._checkpointer(),
+        graph.name,
+        float(graph.config.lease_seconds),
+        identity=graph.identity(),
+        on_change=graph.on_graph_change,
+    )
     timeout = graph.config.node_timeout
     watch = None if timeout is None else _Watch(timeout, graph.name)
-    run = execute_thread(
-        graph,
-        plan,
-        before,
-        after,
-        max_steps,
+    run = runner.run(
+        graph._prepare(),
         inputs,
         item.thread_id,
         watch,
