@@ -146,6 +146,11 @@ class WorkQueue(ABC):
 
         return "w" + os.urandom(8).hex()
 
+    def mark_lost(self) -> bool:
+        """Whether the store no longer sees this worker's mark (its session ended): the
+        worker must stop, since others now take its threads over."""
+        return False
+
     async def drop_mark(self) -> None:  # noqa: B027 - most stores hold nothing
         """Give the liveness mark back (a clean exit)."""
 

@@ -142,6 +142,7 @@ class PostgresQueue(WorkQueue):
         self._conn: Conn | None = None
         self._woken: asyncio.Event | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._lost = False
 
     async def setup(self) -> None:
         await self.cp.setup()
@@ -204,7 +205,11 @@ class PostgresQueue(WorkQueue):
             async for _ in conn.notifies():
                 woken.set()
         except psycopg.Error:
-            woken.set()  # the session is gone; the poll carries on, reap decides
+            self._lost = True  # the session, and its advisory lock, are gone
+            woken.set()
+
+    def mark_lost(self) -> bool:
+        return self._lost
 
     async def drop_mark(self) -> None:
         listener, self._listener = self._listener, None

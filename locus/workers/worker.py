@@ -9,7 +9,12 @@ import time
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from locus.errors import CheckpointError, ConfigurationError, ResumeConflictError
+from locus.errors import (
+    CheckpointError,
+    ConfigurationError,
+    ResumeConflictError,
+    StoreUnavailableError,
+)
 from locus.observe.logs import fields, get_logger
 from locus.workers.queue import WorkItem, WorkQueue, queue_for
 from locus.workers.run import carry_out
@@ -115,8 +120,11 @@ class Worker:
     async def run(self) -> None:
         """Claim and run work until ``stop()``; then drain (see ``grace_seconds``).
 
+        A store that fails while claiming is retried every ``poll_seconds``.
+
         Raises:
-            StoreUnavailableError, CheckpointError: the store failed while claiming.
+            StoreUnavailableError: the worker lost its session with the store (PostgreSQL):
+                others may take its threads, so it stops after draining.
         """
         queue = self.queue
         await queue.setup()
@@ -132,12 +140,23 @@ class Worker:
         next_reap = 0.0
         try:
             while not self._stop.is_set():
-                now = time.monotonic()
-                if now >= next_reap:
-                    next_reap = now + min(1.0, self.poll_seconds)
-                    await self._reap(names)
-                claimed = await self._claim(names)
-                claimed += await self._claim_ready(names)
+                if queue.mark_lost():
+                    raise StoreUnavailableError(
+                        f"worker {self.mark} lost its session with the store, so other "
+                        "workers take its threads over; it stops (start it again)"
+                    )
+                try:
+                    now = time.monotonic()
+                    if now >= next_reap:
+                        next_reap = now + min(1.0, self.poll_seconds)
+                        await self._reap(names)
+                    claimed = await self._claim(names)
+                    claimed += await self._claim_ready(names)
+                except CheckpointError as exc:
+                    # the store is briefly unreachable: what runs carries on, claims resume
+                    log.warning("worker %s cannot claim work: %s", self.mark, exc)
+                    await self._idle(names, full=True)
+                    continue
                 if claimed:
                     continue
                 await self._idle(names, full=len(self._tasks) >= self.concurrency)

@@ -36,6 +36,13 @@ async def live_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
         yield url
 
 
+@pytest.fixture
+async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A PostgreSQL store URL on a schema of the test's own."""
+    async with _store("postgres", tmp_path) as url:
+        yield url
+
+
 @contextlib.asynccontextmanager
 async def _store(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     if kind == "sqlite":

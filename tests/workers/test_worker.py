@@ -185,3 +185,22 @@ async def test_execute_by_hand_takes_over_a_killed_workers_thread_at_once(
     finally:
         stop(worker)
         await cp.aclose()
+
+
+async def test_a_worker_whose_store_session_ends_stops_instead_of_running_on(pg_url: str) -> None:
+    import psycopg
+
+    from locus.errors import StoreUnavailableError
+
+    cp = connect(pg_url)
+    g = asker(cp)
+    worker = Worker(cp, [g], poll_seconds=0.1)
+    task = await running(worker)
+    await g.submit({"n": 1}, thread_id="s")
+    await g.result("s", timeout=10)
+    session = worker.queue._conn  # type: ignore[attr-defined]
+    async with await psycopg.AsyncConnection.connect(pg_url.split("?")[0], autocommit=True) as c:
+        await c.execute("SELECT pg_terminate_backend(%s)", (session.info.backend_pid,))
+    with pytest.raises(StoreUnavailableError, match="lost its session"):
+        await asyncio.wait_for(task, 10)
+    await cp.aclose()
