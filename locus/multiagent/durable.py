@@ -193,9 +193,9 @@ class _Saver:
         )
         audit, self.audit = self.audit, []
         clear_ready = bool(audit) and self.resumed
-        if status != "running":
-            audit.extend(_closing_entries(status, rs, self.resumed))
         try:
+            if status != "running":
+                audit.extend(_closing_entries(status, rs, self.resumed))
             await self.checkpointer.put(
                 self.thread_id,
                 self.owner,
