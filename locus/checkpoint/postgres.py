@@ -127,9 +127,7 @@ class PostgresCheckpointer(Checkpointer):
         """
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'.encode())
         await conn.execute(self._sql["version_table"].encode())
-        cur = await conn.execute(
-            f'SELECT max(version) FROM "{self.schema}".locus_schema'.encode()
-        )
+        cur = await conn.execute(f'SELECT max(version) FROM "{self.schema}".locus_schema'.encode())
         row = await cur.fetchone()
         current = int(row[0]) if row and row[0] is not None else 0
         if current > SCHEMA_VERSION:

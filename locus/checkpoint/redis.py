@@ -300,7 +300,7 @@ class RedisCheckpointer(Checkpointer):
         key = f"{self.prefix}rd" if graph is None else f"{self.prefix}rd:{graph}"
         found = await self._call("list ready threads", lambda c: c.zrange(key, 0, limit - 1))
         strip = len(f"{self.prefix}t:")
-        return [member.decode()[strip:] for member in found]
+        return [_bytes(member).decode()[strip:] for member in found]
 
     async def _ready_among(self, thread_ids: list[str]) -> set[str]:
         key = f"{self.prefix}rd"
@@ -315,7 +315,7 @@ class RedisCheckpointer(Checkpointer):
         seq = await self._call("delete a thread", lambda client: client.hget(t, "seq"))
         header = None
         if seq is not None:
-            field = b"h:" + seq
+            field = b"h:" + _bytes(seq)
             header = await self._call("delete a thread", lambda client: client.hget(c, field))
         graph = json.loads(header)[2] if header else ""
         audit = self._audit_keys(thread_id, graph)
@@ -354,8 +354,13 @@ def _ms(seconds: float) -> int:
 KEY_VERSION = 2
 
 
-def _pending(position: int, row: bytes) -> RawPending:
-    head, _, payload = row.partition(b"\n")
+def _bytes(value: Any) -> bytes:
+    """A reply as bytes (the client never decodes replies, but its types allow str)."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _pending(position: int, row: Any) -> RawPending:
+    head, _, payload = _bytes(row).partition(b"\n")
     thread_id, graph, node, interrupt_id, created_at, seq = json.loads(head)
     return RawPending(position, thread_id, graph, node, interrupt_id, payload, created_at, seq)
 
@@ -364,13 +369,13 @@ def _row_json(row: AuditRow) -> str:
     return json.dumps([row.thread_id, row.seq, row.body, row.prev_hash, row.hash])
 
 
-def _audit_row(entry: bytes) -> AuditRow:
-    position, _, text = entry.partition(b"\n")
+def _audit_row(entry: Any) -> AuditRow:
+    position, _, text = _bytes(entry).partition(b"\n")
     thread_id, seq, body, prev_hash, digest = json.loads(text)
     return AuditRow(thread_id, int(seq), body, prev_hash, digest, int(position))
 
 
-def _head(entry: bytes) -> tuple[int, str]:
+def _head(entry: Any) -> tuple[int, str]:
     row = _audit_row(entry)
     return row.seq, row.hash
 
