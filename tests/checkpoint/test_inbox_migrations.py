@@ -39,9 +39,7 @@ def old_graph(cp: Checkpointer) -> StateGraph:
 async def resumes_through_the_inbox(cp: Checkpointer) -> None:
     inbox = Inbox(cp)
     page = await inbox.pending()
-    assert [(i.thread_id, i.payload) for i in page.items] == [
-        ("old-1", {"question": "refund 40?"})
-    ]
+    assert [(i.thread_id, i.payload) for i in page.items] == [("old-1", {"question": "refund 40?"})]
     assert (await inbox.answer(page.items[0].id, "yes", actor=Actor("ann"))).complete
     done = await old_graph(cp).execute(None, thread_id="old-1")
     assert done.final_state == {"amount": 40, "answer": "yes"}
