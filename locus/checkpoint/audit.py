@@ -24,6 +24,7 @@ __all__ = [
     "AuditRow",
     "chain",
     "entry_of",
+    "payload_digest",
     "verify_chain",
 ]
 
@@ -98,6 +99,19 @@ class AuditCheck:
     problems: list[str]
 
 
+# The body is hashed as stored, so it needs no canonical key order; a payload digest is
+# recomputed from the payload by readers, so it does.
+_encode_body = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+_encode_canonical = json.JSONEncoder(
+    ensure_ascii=True, separators=(",", ":"), sort_keys=True
+).encode
+
+
+def payload_digest(payload_tree: Any) -> str:
+    """sha256 of the canonical JSON of a payload's stored tree: what a reviewer saw."""
+    return hashlib.sha256(_encode_canonical(payload_tree).encode()).hexdigest()
+
+
 def _digest(prev_hash: str, body: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
@@ -114,7 +128,7 @@ def _body(thread_id: str, seq: int, draft: AuditDraft) -> str:
         "actor": draft.actor,
         "data": draft.data,
     }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return _encode_body(doc)
 
 
 def chain(

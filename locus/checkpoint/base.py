@@ -200,6 +200,7 @@ class Checkpointer(ABC):
         release: bool = False,
         audit: Sequence[AuditDraft] = (),
         clear_ready: bool = False,
+        audit_asked: bool = False,
     ) -> int:
         """Write the thread's next checkpoint: the previous values updated with ``changes``.
 
@@ -225,6 +226,8 @@ class Checkpointer(ABC):
             audit: entries appended to the thread's audit trail in the same transaction.
             clear_ready: drop the thread's ready mark in the same transaction (this put
                 consumes the answers stored for the pause it resumes).
+            audit_asked: with ``status="paused"``, also append an ``asked`` entry per
+                pending interrupt (its payload digest and rules) after ``audit``.
 
         Returns:
             The new checkpoint's ``seq``.
@@ -251,6 +254,7 @@ class Checkpointer(ABC):
             self.types,
             audit,
             clear_ready,
+            audit_asked,
         )
         await self.setup()
         seq = await self._put(thread_id, owner, encoded)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from locus.checkpoint import serializer
-from locus.checkpoint.audit import AuditDraft
+from locus.checkpoint.audit import AuditDraft, payload_digest
 from locus.checkpoint.records import (
     STATUSES,
     CheckpointStatus,
@@ -102,6 +102,7 @@ def encode_put(
     types: TypeRegistry | None = None,
     audit: Sequence[AuditDraft] = (),
     clear_ready: bool = False,
+    audit_asked: bool = False,
 ) -> EncodedPut:
     """Check and serialize one put completely, so that a backend only writes bytes.
 
@@ -166,6 +167,8 @@ def encode_put(
     except ValueError:
         raise serializer.explain_unwritable(parts, thread_id) from None
     inbox: list[EncodedPending] = []
+    created_at = time.time()
+    drafts = list(audit)
     if status == "paused":
         for p in pending_trees:  # each dumps fine: the record holding them all did
             extra = {_SCHEMA: p[_SCHEMA]} if _SCHEMA in p else {}
@@ -173,7 +176,9 @@ def encode_put(
                 extra["ask"] = p["ask"]
             document = serializer.dump_document(p["payload"], **extra)
             inbox.append(EncodedPending(p["id"], p["node"], document))
-    created_at = time.time()
+            if audit_asked:
+                data = {"digest": payload_digest(p["payload"]), "ask": p.get("ask")}
+                drafts.append(AuditDraft("asked", created_at, p["id"], p["node"], None, data))
     return EncodedPut(
         blobs=blobs,
         record=record,
@@ -184,7 +189,7 @@ def encode_put(
         write_id=uuid.uuid4().hex,
         expires_at=created_at + ttl_seconds if ttl_seconds and status == "done" else None,
         release=bool(release),
-        audit=tuple(audit),
+        audit=tuple(drafts),
         clear_ready=clear_ready,
     )
 

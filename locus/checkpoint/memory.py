@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from locus.checkpoint.audit import AuditRow, chain
 from locus.checkpoint.base import Checkpointer, lease_conflict
@@ -39,7 +39,8 @@ class _Audit:
     def append(self, thread_id: str, rows: list[AuditRow]) -> None:
         trail = self.threads.setdefault(thread_id, [])
         for row in rows:
-            stored = replace(row, position=len(self.feed) + 1)
+            position = len(self.feed) + 1
+            stored = AuditRow(row.thread_id, row.seq, row.body, row.prev_hash, row.hash, position)
             trail.append(stored)
             self.feed.append(stored)
 

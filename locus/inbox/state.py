@@ -8,14 +8,13 @@ the same thread never count for a later one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from locus.checkpoint import serializer
-from locus.checkpoint.audit import AuditRow
+from locus.checkpoint.audit import AuditRow, payload_digest
 from locus.checkpoint.types import TypeRegistry
 
 __all__ = ["ItemState", "decode_value", "item_states", "payload_digest"]
@@ -59,12 +58,6 @@ def item_states(rows: Iterable[AuditRow], checkpoint: int) -> dict[str, ItemStat
             else:
                 state.partial.append(entry)
     return states
-
-
-def payload_digest(payload_tree: Any) -> str:
-    """sha256 of the canonical JSON of a payload's stored tree: what a reviewer saw."""
-    text = json.dumps(payload_tree, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def decode_value(tree: Any, *, thread_id: str, types: TypeRegistry, what: str) -> Any:

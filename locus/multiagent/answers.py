@@ -2,8 +2,8 @@
 
 ``stored_answers`` turns the complete answers the inbox stored for a pause into the
 ``Command`` that resumes it; ``check_direct`` holds a direct ``Command(resume=...)`` to
-the interrupt's answerers; ``asked_entries`` and ``resume_entries`` are the audit entries
-written with the pause and with the resume's first checkpoint.
+the interrupt's answerers; ``resume_entries`` are the audit entries written with the
+resume's first checkpoint (the pause's own are written by the checkpointer's ``put``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from locus.multiagent.run_state import RunState
 
 __all__ = [
-    "asked_entries",
     "check_direct",
     "refuse_unallowed",
     "resume_entries",
@@ -112,29 +111,6 @@ def refuse_unallowed(
             why = f"it needs {ask.answerers.quorum} distinct answers; gather them with Inbox.answer"
         if why is not None:
             raise AnswerNotAllowedError(f"{where} may not be answered: {why}")
-
-
-def asked_entries(rs: RunState) -> list[AuditDraft]:
-    """One ``asked`` entry per pending interrupt of a pause."""
-    from locus.inbox.state import payload_digest
-
-    now = time.time()
-    return [
-        AuditDraft(
-            kind="asked",
-            at=now,
-            interrupt_id=p.id,
-            node=p.node,
-            data={
-                "digest": payload_digest(
-                    serializer.to_tree(p.payload, root="payload", thread_id="-")
-                ),
-                "ask": p.ask,
-                "pause": rs.kind,
-            },
-        )
-        for p in rs.pending
-    ]
 
 
 def resume_entries(

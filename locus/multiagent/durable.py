@@ -194,8 +194,8 @@ class _Saver:
         audit, self.audit = self.audit, []
         clear_ready = bool(audit) and self.resumed
         try:
-            if status != "running":
-                audit.extend(_closing_entries(status, rs, self.resumed))
+            if status == "done" and self.resumed:
+                audit.append(AuditDraft(kind="finished", at=time.time(), data={"step": rs.step}))
             await self.checkpointer.put(
                 self.thread_id,
                 self.owner,
@@ -207,6 +207,7 @@ class _Saver:
                 release=final,
                 audit=audit,
                 clear_ready=clear_ready,
+                audit_asked=status == "paused",
             )
         except StateSerializationError:
             await self._keep_journals(rs)
@@ -381,14 +382,6 @@ async def _dispatch(
     saver.resumed = True
     saver.audit = answers.resume_entries(rs, command, saver.owner, inputs is None)
     return await run.resume(values, rs, command)
-
-
-def _closing_entries(status: str, rs: RunState, resumed: bool) -> list[AuditDraft]:
-    if status == "paused":
-        return answers.asked_entries(rs)
-    if status == "done" and resumed:
-        return [AuditDraft(kind="finished", at=time.time(), data={"step": rs.step})]
-    return []
 
 
 def _same(values: dict[str, Any], key: str, value: Any) -> bool:
