@@ -231,6 +231,8 @@ class _Saver:
         kept["journals"] = {**(run.get("journals") or {}), **journals}
         # a journal entry that cannot be stored itself leaves nothing better to write
         with contextlib.suppress(CheckpointError):
+            # rewritten, a pause is a new checkpoint: answers stored for the old one no
+            # longer apply, so the thread is no longer ready
             await self.checkpointer.put(
                 self.thread_id,
                 self.owner,
@@ -239,6 +241,7 @@ class _Saver:
                 run=kept,
                 pending=pending,
                 graph=self.graph,
+                clear_ready=self.resumed,
             )
 
 

@@ -337,3 +337,56 @@ async def test_a_snapshot_resume_is_held_to_the_answerers_too() -> None:
         await graph.execute(Command(update=paused_run.final_state, resume="y", actor=BOB))
     done = await graph.execute(Command(update=paused_run.final_state, resume="y", actor=ANN))
     assert done.final_state == {"decision": "y"}
+
+
+def flaky_graph(cp: Checkpointer, effects: list[str] | None) -> StateGraph:
+    """A node whose first answered run returns a value no store can hold."""
+    from locus.core import once
+
+    first = {"attempt": True}
+    graph = StateGraph("flaky", checkpointer=cp)
+
+    async def approve(state: dict[str, Any]) -> dict[str, Any]:
+        answer = interrupt("ok?")
+        if effects is not None:
+            await once("mail", effects.append, "mail")
+        if first.pop("attempt", False):
+            return {"receipt": object()}
+        return {"decision": answer}
+
+    graph.add_node("approve", approve).add_edge(START, "approve").add_edge("approve", END)
+    return graph
+
+
+async def test_a_stored_answer_whose_resume_cannot_be_stored_stays_ready_for_a_retry(
+    backend: Backend,
+) -> None:
+    from locus.errors import StateSerializationError
+
+    cp = backend.make()
+    graph = flaky_graph(cp, None)
+    iid = (await graph.execute({}, thread_id="t1")).interrupts[0].interrupt.id
+    await Inbox(cp).answer(iid, "yes", actor=ANN)
+    with pytest.raises(StateSerializationError):
+        await graph.execute(None, thread_id="t1")
+    assert await cp.list_ready() == ["t1"]
+    assert (await graph.execute(None, thread_id="t1")).final_state == {"decision": "yes"}
+
+
+async def test_a_rewritten_pause_is_pending_again_and_no_longer_ready(backend: Backend) -> None:
+    from locus.errors import StateSerializationError
+
+    cp = backend.make()
+    effects: list[str] = []
+    graph = flaky_graph(cp, effects)
+    iid = (await graph.execute({}, thread_id="t1")).interrupts[0].interrupt.id
+    inbox = Inbox(cp)
+    await inbox.answer(iid, "yes", actor=ANN)
+    with pytest.raises(StateSerializationError):
+        await graph.execute(None, thread_id="t1")
+    # the pause was written again (with the node's journal): a new checkpoint to answer
+    assert await cp.list_ready() == []
+    assert [i.id for i in (await inbox.pending()).items] == [iid]
+    await inbox.answer(iid, "yes", actor=ANN)
+    assert (await graph.execute(None, thread_id="t1")).final_state == {"decision": "yes"}
+    assert effects == ["mail"]
