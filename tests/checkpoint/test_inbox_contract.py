@@ -241,6 +241,8 @@ async def test_expire_makes_the_rerun_interrupt_raise(backend: Backend) -> None:
     inbox = Inbox(cp)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)
     assert [a.kind for a in await inbox.expire_due(later)] == ["expired"]
+    with pytest.raises(InterruptExpiredError, match=iid):
+        await inbox.answer(iid, "yes", actor=ANN)
     done = await graph.execute(None, thread_id="t1")
     assert done.final_state["decision"] == "expired"
     assert "expired" in [e.kind for e in await inbox.audit("t1")]
