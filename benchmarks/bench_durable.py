@@ -135,16 +135,19 @@ from locus.checkpoint import SQLiteCheckpointer
 from locus.core import Command, interrupt
 from locus.multiagent import END, START, StateGraph
 
-async def prepare(state): return {{"amount": 120, "customer": "ada"}}
-async def approve(state): return {{"approved": interrupt({{"question": "refund?"}}) == "yes"}}
-async def act(state): return {{"result": "refunded" if state["approved"] else "declined"}}
+def approval_graph(cp):  # the same code as the process that paused (its fingerprint)
+    graph = StateGraph("bench-approval", checkpointer=cp)
+    async def prepare(state): return {{"amount": 120, "customer": "ada"}}
+    async def approve(state): return {{"approved": interrupt({{"question": "refund?"}}) == "yes"}}
+    async def act(state): return {{"result": "refunded" if state["approved"] else "declined"}}
+    graph.add_node("prepare", prepare).add_node("approve", approve).add_node("act", act)
+    graph.add_edge(START, "prepare").add_edge("prepare", "approve")
+    graph.add_edge("approve", "act").add_edge("act", END)
+    return graph
 
 async def main():
     async with SQLiteCheckpointer({db!r}) as cp:
-        graph = StateGraph("bench-approval", checkpointer=cp)
-        graph.add_node("prepare", prepare).add_node("approve", approve).add_node("act", act)
-        graph.add_edge(START, "prepare").add_edge("prepare", "approve")
-        graph.add_edge("approve", "act").add_edge("act", END)
+        graph = approval_graph(cp)
         result = await graph.execute(Command(resume="yes"), thread_id={thread!r})
         assert result.final_state["result"] == "refunded"
 

@@ -1,4 +1,5 @@
-"""Graph runtime overhead: per node, per interrupt round trip, wide state, parallel branches.
+"""Graph runtime overhead: per node, per interrupt round trip, wide state, parallel branches,
+a subgraph node, and a 200-way ``Send`` fan-out (all branches, and 20 paused then answered).
 
 The per-node cost is measured with tracing off (the default: no tracer provider set) and
 with an OpenTelemetry SDK tracer provider whose exporter drops every span (the cost of
@@ -12,6 +13,7 @@ cost. Each figure is the best of several repeats (least disturbed by other proce
 from __future__ import annotations
 
 import asyncio
+import operator
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ from typing import Any
 from timing import best_us
 
 from locus.core import Command, interrupt
-from locus.multiagent import END, START, StateGraph
+from locus.multiagent import END, START, Send, StateGraph
 
 
 def chain(n: int, *, state_keys: int = 0) -> StateGraph:
@@ -100,7 +102,46 @@ async def main() -> None:
     await parallel.execute({})
     print(f"8 parallel branches x 10 ms:    {(time.perf_counter() - start) * 1e3:7.2f} ms wall")
 
+    await composed()
+
     print(f"import locus.multiagent (fresh): {import_ms():7.2f} ms")
+
+
+async def composed() -> None:
+    """A 4-node chain run as a subgraph node, and a 200-way Send fan-out."""
+    outer = StateGraph("outer")
+    outer.add_node("sub", chain(4)).add_edge(START, "sub").add_edge("sub", END)
+    per_run = await best_us(lambda: outer.execute({"x": 1}), 2000)
+    print(f"subgraph node (4-node chain):   {per_run:7.2f} µs per execute")
+
+    asks = set(range(0, 200, 10))
+    fan = StateGraph("fan", reducers={"out": operator.add})
+
+    def review(item: dict[str, Any]) -> dict[str, Any]:
+        if item["ask"]:
+            return {"out": [interrupt(item["n"])]}
+        return {"out": [item["n"]]}
+
+    fan.add_node("split", lambda s: None).add_node("review", review)
+    fan.add_edge(START, "split").add_edge("review", END)
+    fan.add_conditional_edges(
+        "split",
+        lambda s: [Send("review", {"n": n, "ask": s["ask"] and n in asks}) for n in range(200)],
+        ["review"],
+    )
+    per_run = await best_us(lambda: fan.execute({"ask": False}), 50)
+    print(f"200-way fan-out:                {per_run / 1e3:7.2f} ms per execute")
+
+    async def paused_and_answered() -> None:
+        paused = await fan.execute({"ask": True})
+        ids = [i.interrupt.id for i in paused.interrupts]
+        half = await fan.execute(
+            Command(update=paused.final_state, resume_by_id=dict.fromkeys(ids[:10], 1))
+        )
+        await fan.execute(Command(update=half.final_state, resume_by_id=dict.fromkeys(ids[10:], 1)))
+
+    per_run = await best_us(paused_and_answered, 20)
+    print(f"200-way, 20 paused, 2 batches:  {per_run / 1e3:7.2f} ms")
 
 
 async def traced_per_node() -> None:

@@ -25,7 +25,7 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   ├── InvalidResumeValueError     an answer that fails the interrupt's response schema
     │   ├── InvalidAgentStateError      a saved agent run state is malformed or another agent's
     │   ├── ThreadNotFoundError         no stored thread with that id
-    │   ├── GraphMismatchError          the thread was stored by a graph of another name
+    │   ├── GraphMismatchError          the thread was stored by another graph, or version of it
     │   ├── AnswerNotAllowedError       the actor is not among the interrupt's answerers
     │   ├── StaleAnswerError            the payload changed since the reviewer saw it
     │   ├── InterruptExpiredError       the interrupt's deadline passed and it expired
@@ -198,7 +198,8 @@ class ThreadNotFoundError(ResumeError, LookupError):
 
 
 class GraphMismatchError(ResumeError):
-    """A stored thread belongs to a graph of another name; nothing was run or changed."""
+    """A stored thread belongs to a graph of another name, or to another version of this
+    graph (its ``on_graph_change`` policy refused it); nothing was run or changed."""
 
 
 class ResumeConflictError(ResumeError):

@@ -80,7 +80,13 @@ class NodeContext:
         pending: calls that had no answer in this run of the node.
         counter: the index the next ``interrupt()`` call gets.
         emit: where ``emit()`` sends events, or ``None`` when nobody streams.
-        extras: per-node slots for runtime features (journals) keyed by feature name.
+        journal: the work this node recorded (``locus.core.journal``): entries from earlier
+            runs of the node, replayed instead of repeated, plus what this run adds.
+            ``None`` until the first entry.
+        journal_counters: per kind of entry (``"model"``, ``"tool"``), the next sequence
+            number in this run of the node.
+        fatal_error: a rejected answer or a journal mismatch, recorded so that the runtime
+            reports it even if the node's own ``except Exception:`` caught it.
     """
 
     node: str
@@ -89,7 +95,9 @@ class NodeContext:
     pending: list[PendingCall] = field(default_factory=list)
     counter: int = 0
     emit: Callable[[Any], None] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    journal: dict[str, Any] | None = None
+    journal_counters: dict[str, int] | None = None
+    fatal_error: Exception | None = None
 
     def next_indices(self, count: int) -> range:
         """Reserve ``count`` consecutive interrupt indices."""
@@ -97,12 +105,6 @@ class NodeContext:
         self.counter += count
         return range(start, start + count)
 
-
-#: ``NodeContext.extras`` key under which a rejected answer or a journal mismatch is
-#: recorded, so that the runtime reports it even if the node's ``except Exception:`` caught it.
-FATAL_ERROR_KEY = "fatal_error"
-#: ``NodeContext.extras`` key of the node's journal (``locus.core.journal``).
-JOURNAL_KEY = "journal"
 
 _CURRENT: ContextVar[NodeContext | None] = ContextVar("locus_node_context", default=None)
 

@@ -19,13 +19,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from locus.core.interrupt import (
-    _CURRENT,
-    FATAL_ERROR_KEY,
-    JOURNAL_KEY,
-    NodeContext,
-    current_node_context,
-)
+from locus.core.interrupt import _CURRENT, NodeContext, current_node_context
 from locus.errors import ReplayMismatchError
 
 __all__ = [
@@ -54,7 +48,9 @@ def fingerprint_bytes(data: bytes) -> str:
 
 def journal_counter(ctx: NodeContext, kind: str) -> int:
     """The next sequence number for entries of ``kind`` in this run of the node."""
-    counters: dict[str, int] = ctx.extras.setdefault("journal_counters", {})
+    counters = ctx.journal_counters
+    if counters is None:
+        counters = ctx.journal_counters = {}
     n = counters.get(kind, 0)
     counters[kind] = n + 1
     return n
@@ -66,7 +62,7 @@ def lookup(ctx: NodeContext, key: str, print_: str, about: str) -> dict[str, Any
     Raises:
         ReplayMismatchError: an entry exists but was recorded for another request.
     """
-    journal = ctx.extras.get(JOURNAL_KEY)
+    journal = ctx.journal
     entry: dict[str, Any] | None = journal.get(key) if journal else None
     if entry is not None and entry["fingerprint"] != print_:
         error = ReplayMismatchError(
@@ -75,14 +71,16 @@ def lookup(ctx: NodeContext, key: str, print_: str, about: str) -> dict[str, Any
             "in the same order before its interrupt() on every run",
             node=ctx.node,
         )
-        ctx.extras[FATAL_ERROR_KEY] = error
+        ctx.fatal_error = error
         raise error
     return entry
 
 
 def record(ctx: NodeContext, key: str, print_: str, about: str, result: Any) -> None:
     """Record ``result`` (in its stored, JSON-shaped form) under ``key`` in this node."""
-    journal: dict[str, Any] = ctx.extras.setdefault(JOURNAL_KEY, {})
+    journal = ctx.journal
+    if journal is None:
+        journal = ctx.journal = {}
     journal[key] = {"fingerprint": print_, "about": about, "result": result}
 
 

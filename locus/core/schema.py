@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from locus.core.interrupt import FATAL_ERROR_KEY, current_node_context
+from locus.core.interrupt import current_node_context
 from locus.errors import InvalidResumeValueError
 
 __all__ = ["json_schema_of", "validate_answer"]
@@ -40,5 +40,5 @@ def validate_answer(node: str, index: int, value: Any, schema: Any) -> Any:
             f"the answer {value!r:.60} for interrupt #{index} of node {node!r} does not match "
             f"its response schema ({problems}); the interrupt stays pending"
         )
-        current_node_context().extras[FATAL_ERROR_KEY] = error
+        current_node_context().fatal_error = error
         raise error from exc

@@ -34,6 +34,7 @@ from locus.errors import (
     ThreadNotFoundError,
 )
 from locus.multiagent import answers, leases
+from locus.multiagent.identity import GraphIdentity, Migration, describe_change
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
@@ -42,12 +43,11 @@ from locus.observe.hooks import log_lease_conflict, open_run
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer, CheckpointStatus, StoredCheckpoint
     from locus.checkpoint.types import TypeRegistry
-    from locus.multiagent.graph import StateGraph
-    from locus.multiagent.plan import GraphPlan
+    from locus.multiagent.plan import RunPlan
 
-__all__ = ["ThreadState", "execute_thread", "thread_history", "thread_state"]
+__all__ = ["ThreadRunner", "ThreadState", "thread_history", "thread_state"]
 
-#: run-record key listing the interrupt ids the last resume answered
+#: run-marker key listing the interrupt ids the last resume answered
 _ANSWERED = "answered"
 
 
@@ -129,9 +129,9 @@ class _Saver:
         "checkpointer",
         "dirty",
         "graph",
+        "identity",
         "last",
         "owner",
-        "record",
         "released",
         "resumed",
         "thread_id",
@@ -144,13 +144,14 @@ class _Saver:
         owner: str,
         graph: str,
         stored: StoredCheckpoint | None,
+        identity: GraphIdentity | None = None,
     ) -> None:
+        self.identity = identity
         self.checkpointer = checkpointer
         self.thread_id = thread_id
         self.owner = owner
         self.graph = graph
         self.dirty: set[str] = set()
-        self.record: dict[str, Any] = {}
         self.released = False
         # audit entries for the next put (a resume's answers and "resumed"), and whether
         # this execution resumed a pause (its first put consumes the stored answers)
@@ -171,8 +172,7 @@ class _Saver:
             status = "running"
         else:
             status = "done"
-        run = rs.to_marker(self.graph)
-        run.update(self.record)
+        run = rs.to_marker(self.graph, self.identity)
         # a pause or the end is this execution's last write: hand the lease back with it
         final = status != "running"
         pending = (
@@ -245,63 +245,86 @@ class _Saver:
             )
 
 
-async def execute_thread(
-    graph: StateGraph,
-    plan: GraphPlan,
-    before: frozenset[str],
-    after: frozenset[str],
-    max_steps: int,
-    inputs: Mapping[str, Any] | Command | None,
-    thread_id: str | None,
-    emit: Callable[[Any], None] | None,
-) -> GraphResult:
-    """Start, resume or continue the stored thread ``thread_id``.
+class ThreadRunner:
+    """Runs executions of one graph's stored threads: takes the lease, saves every step.
 
-    * a dict starts a run (on a finished thread, over its last values);
-    * ``Command(resume=...)`` / ``resume_by_id`` answers the stored pause;
-    * ``None`` (or a ``Command`` without answers) continues a run whose process died,
-      re-running only the step that was in flight.
+    One runner serves any number of executions; nothing of a run lives on it.
 
-    Raises:
-        ResumeConflictError: another execution holds the thread, or already answered it.
-        ThreadNotFoundError, NothingToResumeError, MissingResumeError: nothing to resume.
-        InvalidInputError: a new run asked of a thread that is paused or mid-run.
+    Args:
+        checkpointer: where the threads are stored.
+        graph: the graph's name, stored with every checkpoint and checked on resume.
+        lease_seconds: how long a thread stays claimed by an execution that stopped
+            renewing its lease.
+        identity: the graph's fingerprint and structure, stored with every checkpoint and
+            compared on resume; ``None`` stores and checks none.
+        on_change: the policy for a thread stored under another fingerprint: ``"refuse"``,
+            ``"allow"`` or a migration function (see ``StateGraph``).
     """
-    checkpointer = graph._checkpointer()
-    lease = float(graph.config.lease_seconds)
-    if thread_id is None:
-        if not isinstance(inputs, Mapping):
-            raise ConfigurationError(
-                f"graph {graph.name!r} has a checkpointer: pass thread_id= to resume or "
-                "continue a stored thread"
-            )
-        thread_id = os.urandom(12).hex()
-    owner = os.urandom(12).hex()
-    obs = open_run(graph.name, thread_id)
-    try:
-        stored = await leases.take(checkpointer, thread_id, owner, lease)
-    except ResumeConflictError as exc:
-        log_lease_conflict(graph.name, thread_id, exc)
-        raise
-    heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
-    saver = _Saver(checkpointer, thread_id, owner, graph.name, stored)
-    try:
-        run = Execution(
-            plan,
-            before=before,
-            after=after,
-            max_steps=max_steps,
-            emit=emit,
-            on_step=saver,
-            obs=obs,
-        )
-        result = await _dispatch(run, saver, stored, inputs, thread_id)
-    finally:
-        heartbeat.cancel()
-        if not saver.released:
-            await leases.hand_back(checkpointer, thread_id, owner)
-    result.thread_id = thread_id
-    return result
+
+    __slots__ = ("checkpointer", "graph", "identity", "lease_seconds", "on_change")
+
+    def __init__(
+        self,
+        checkpointer: Checkpointer,
+        graph: str,
+        lease_seconds: float,
+        *,
+        identity: GraphIdentity | None = None,
+        on_change: str | Migration = "refuse",
+    ) -> None:
+        self.checkpointer = checkpointer
+        self.graph = graph
+        self.lease_seconds = lease_seconds
+        self.identity = identity
+        self.on_change = on_change
+
+    async def run(
+        self,
+        run_plan: RunPlan,
+        inputs: Mapping[str, Any] | Command | None,
+        thread_id: str | None,
+        emit: Callable[[Any], None] | None = None,
+    ) -> GraphResult:
+        """Start, resume or continue the stored thread ``thread_id``.
+
+        * a dict starts a run (on a finished thread, over its last values);
+        * ``Command(resume=...)`` / ``resume_by_id`` answers the stored pause;
+        * ``None`` (or a ``Command`` without answers) continues a run whose process died,
+          re-running only the step that was in flight.
+
+        Raises:
+            ResumeConflictError: another execution holds the thread, or already answered it.
+            GraphMismatchError: the thread belongs to another graph (nothing has run).
+            ThreadNotFoundError, NothingToResumeError, MissingResumeError: nothing to resume.
+            InvalidInputError: a new run asked of a thread that is paused or mid-run.
+        """
+        checkpointer = self.checkpointer
+        lease = self.lease_seconds
+        if thread_id is None:
+            if not isinstance(inputs, Mapping):
+                raise ConfigurationError(
+                    f"graph {self.graph!r} has a checkpointer: pass thread_id= to resume or "
+                    "continue a stored thread"
+                )
+            thread_id = os.urandom(12).hex()
+        owner = os.urandom(12).hex()
+        obs = open_run(self.graph, thread_id)
+        try:
+            stored = await leases.take(checkpointer, thread_id, owner, lease)
+        except ResumeConflictError as exc:
+            log_lease_conflict(self.graph, thread_id, exc)
+            raise
+        heartbeat = asyncio.ensure_future(leases.heartbeat(checkpointer, thread_id, owner, lease))
+        saver = _Saver(checkpointer, thread_id, owner, self.graph, stored, self.identity)
+        try:
+            run = Execution(run_plan, emit=emit, on_step=saver, obs=obs)
+            result = await _dispatch(run, saver, stored, inputs, thread_id, self.on_change)
+        finally:
+            heartbeat.cancel()
+            if not saver.released:
+                await leases.hand_back(checkpointer, thread_id, owner)
+        result.thread_id = thread_id
+        return result
 
 
 async def _dispatch(
@@ -310,6 +333,7 @@ async def _dispatch(
     stored: StoredCheckpoint | None,
     inputs: Mapping[str, Any] | Command | None,
     thread_id: str,
+    on_change: str | Migration,
 ) -> GraphResult:
     if stored is not None and stored.graph != saver.graph:
         raise GraphMismatchError(
@@ -339,6 +363,7 @@ async def _dispatch(
         )
     command = inputs if isinstance(inputs, Command) else Command()
     values = dict(stored.values)
+    migrated = _check_identity(saver, stored, values, thread_id, on_change)
     changed: list[str] = []
     if command.update:
         # the stored pause is authoritative: a snapshot marker in the update is ignored
@@ -354,10 +379,14 @@ async def _dispatch(
     answering = command.has_resume or command.goto is not None
     if stored.status == "running" and not answering:
         rs = RunState.from_marker(stored.run, paused=False, thread_id=stored.thread_id)
+        if migrated is not None:
+            rs.audit.append(migrated)
         return await run.resume_running(values, rs)
     if stored.status != "paused":
         raise _not_paused(thread_id, stored, command)
     rs = RunState.from_marker(stored.run, thread_id=thread_id)
+    if migrated is not None:
+        rs.audit.append(migrated)
     if not answering:
         stored_command = await answers.stored_answers(saver.checkpointer, thread_id, stored)
         if stored_command is not None:
@@ -379,12 +408,65 @@ async def _dispatch(
                 "execution"
             )
     if command.resume_by_id:
-        saver.record[_ANSWERED] = [i for i in command.resume_by_id if i in pending_ids]
+        rs.answered = [i for i in command.resume_by_id if i in pending_ids]
     elif command.resume is not NO_ANSWER:
-        saver.record[_ANSWERED] = sorted(pending_ids)
+        rs.answered = sorted(pending_ids)
     saver.resumed = True
     saver.audit = answers.resume_entries(rs, command, saver.owner, inputs is None)
     return await run.resume(values, rs, command)
+
+
+def _check_identity(
+    saver: _Saver,
+    stored: StoredCheckpoint,
+    values: dict[str, Any],
+    thread_id: str,
+    on_change: str | Migration,
+) -> dict[str, Any] | None:
+    """Apply the graph-change policy to a thread stored under another fingerprint.
+
+    Returns the migration record when a migration function moved ``values`` (in place;
+    the keys it changed are written with the next checkpoint), else ``None``.
+
+    Raises:
+        GraphMismatchError: the policy is ``"refuse"``, or the migration failed; naming
+            what changed. Nothing has run.
+    """
+    identity = saver.identity
+    old = stored.run.get("fingerprint")
+    if identity is None or old is None or old == identity.fingerprint or on_change == "allow":
+        return None
+    change = describe_change(stored.run.get("shape"), identity.shape)
+    if not callable(on_change):
+        raise GraphMismatchError(
+            f"thread {thread_id!r} was stored by another version of graph {saver.graph!r} "
+            f"({change}): nothing was run. Resume it with the graph that paused it, or build "
+            "this graph with StateGraph(..., on_graph_change='allow' or a migration "
+            "function)"
+        )
+    try:
+        moved = on_change(dict(values), str(old))
+    except Exception as exc:
+        raise GraphMismatchError(
+            f"thread {thread_id!r}: the on_graph_change migration of graph {saver.graph!r} "
+            f"raised {type(exc).__name__}: {exc} ({change}); nothing was run or stored"
+        ) from exc
+    if not isinstance(moved, Mapping):
+        raise GraphMismatchError(
+            f"thread {thread_id!r}: the on_graph_change migration of graph {saver.graph!r} "
+            f"returned {type(moved).__name__}, not a dict of state values; nothing was run"
+        )
+    moved = dict(moved)
+    saver.dirty.update(k for k, v in moved.items() if not _same(values, k, v))
+    values.clear()
+    values.update(moved)
+    return {
+        "kind": "migration",
+        "from": old,
+        "to": identity.fingerprint,
+        "at": dt.datetime.now(dt.UTC).isoformat(),
+        "change": change,
+    }
 
 
 def _same(values: dict[str, Any], key: str, value: Any) -> bool:

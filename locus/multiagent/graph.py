@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from locus.core.command import Command
 from locus.errors import (
@@ -21,6 +21,7 @@ from locus.multiagent.plan import (
     GraphPlan,
     NodeSpec,
     Router,
+    RunPlan,
     build_plan,
     is_async_callable,
 )
@@ -32,6 +33,7 @@ from locus.observe.hooks import open_run
 if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer
     from locus.multiagent.durable import ThreadState
+    from locus.multiagent.identity import GraphIdentity, Migration
 
 __all__ = ["END", "START", "StateGraph"]
 
@@ -60,6 +62,13 @@ class StateGraph:
         types: Enum and pydantic model classes the graph's state, interrupts and answers
             hold; registered with its checkpointer (here or in ``compile``), which may
             then restore them. Stored data never makes locus import a class.
+        version: your label for this shape of the graph; part of its fingerprint.
+        on_graph_change: what resuming a stored thread does when the thread was written
+            by a graph of this name with another fingerprint (nodes, edges, their code's
+            qualified names, ``version``): ``"refuse"`` raises ``GraphMismatchError``
+            listing what changed; ``"allow"`` resumes anyway; a function
+            ``(old_values, old_fingerprint) -> new_values`` moves the state once, and the
+            thread records the migration.
 
     Raises:
         GraphDefinitionError: a reducer is not callable.
@@ -75,8 +84,22 @@ class StateGraph:
         reducers: Mapping[str, Callable[[Any, Any], Any]] | None = None,
         checkpointer: Checkpointer | None = None,
         types: Iterable[type] = (),
+        version: str | None = None,
+        on_graph_change: Literal["refuse", "allow"] | Migration = "refuse",
     ) -> None:
         self.name = name or "graph"
+        if on_graph_change not in ("refuse", "allow") and not callable(on_graph_change):
+            raise GraphDefinitionError(
+                f"graph {self.name!r}: on_graph_change must be 'refuse', 'allow' or a "
+                f"function (old_values, old_fingerprint) -> new_values, got {on_graph_change!r}"
+            )
+        if version is not None and not isinstance(version, str):
+            raise GraphDefinitionError(
+                f"graph {self.name!r}: version= must be a str, got {type(version).__name__}"
+            )
+        self.version = version
+        self.on_graph_change = on_graph_change
+        self._identity: GraphIdentity | None = None
         self.config = GraphConfig(checkpointer=_checked_checkpointer(self.name, checkpointer))
         self._types = tuple(types)
         _register_types(self.config.checkpointer, self._types)
@@ -90,8 +113,8 @@ class StateGraph:
                     f"graph {self.name!r}: the reducer for key {key!r} is not callable"
                 )
         self._plan: GraphPlan | None = None
-        self._breakpoints: tuple[tuple[str, ...], tuple[str, ...]] | None = None
-        self._breakpoint_sets: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+        self._breakpoints: tuple[tuple[str, ...], tuple[str, ...], int] | None = None
+        self._run_plan: RunPlan | None = None
 
     # --- building -------------------------------------------------------------------------
 
@@ -110,20 +133,67 @@ class StateGraph:
         """
         return self.config.checkpointer
 
-    def add_node(self, name: str, fn: NodeFn) -> StateGraph:
+    def add_node(
+        self,
+        name: str,
+        fn: NodeFn | StateGraph,
+        *,
+        inputs: Mapping[str, str] | None = None,
+        outputs: Mapping[str, str] | None = None,
+    ) -> StateGraph:
         """Add a node. Returns the graph, so calls can be chained.
 
+        Args:
+            name: the node's name; unique in this graph, without ``/`` or ``[``.
+            fn: a function of the state, or another ``StateGraph`` to run as this node (a
+                subgraph). An ``interrupt()`` inside a subgraph pauses this graph; its
+                pending item is named by its path, such as ``refund/approve``, and a
+                resume continues inside the subgraph where it paused.
+            inputs: for a subgraph, outer key -> inner key: the state the subgraph starts
+                with. By default it starts with this graph's whole state.
+            outputs: for a subgraph, inner key -> outer key: what the node returns. By
+                default every key the subgraph wrote flows back.
+
         Raises:
-            GraphDefinitionError: on a duplicate or reserved name, or a non-callable ``fn``.
+            GraphDefinitionError: on a duplicate or reserved name, a non-callable ``fn``,
+                ``inputs``/``outputs`` without a subgraph, or a graph added inside itself.
         """
         if not isinstance(name, str) or not name:
             raise GraphDefinitionError(
                 f"graph {self.name!r}: a node name must be a non-empty str, got {name!r}"
             )
-        if name in (START, END):
-            raise GraphDefinitionError(f"graph {self.name!r}: {name!r} is a reserved name")
+        if name in (START, END) or "/" in name or "[" in name:
+            raise GraphDefinitionError(
+                f"graph {self.name!r}: {name!r} is a reserved name (START and END, and "
+                "names with '/' or '[', which mark interrupt paths, are reserved)"
+            )
         if name in self._nodes:
             raise GraphDefinitionError(f"graph {self.name!r} already has a node named {name!r}")
+        if isinstance(fn, StateGraph):
+            if fn is self or self in fn._inner_graphs():
+                raise GraphDefinitionError(
+                    f"graph {self.name!r}: node {name!r} would run graph {fn.name!r}, which "
+                    "contains this graph; a graph cannot run inside itself"
+                )
+            from locus.multiagent.subgraph import Subgraph
+
+            sub = Subgraph(
+                fn,
+                dict(inputs) if inputs is not None else None,
+                dict(outputs) if outputs is not None else None,
+            )
+            self._nodes[name] = NodeSpec(name, fn._prepare, True, sub)
+            self._plan = None
+            # the inner run is stored with this graph's threads: restore its types too
+            inner_types = tuple(t for t in fn._all_types() if t not in self._types)
+            self._types += inner_types
+            _register_types(self.config.checkpointer, inner_types)
+            return self
+        if inputs is not None or outputs is not None:
+            raise GraphDefinitionError(
+                f"graph {self.name!r}: node {name!r}: inputs= and outputs= apply only to a "
+                "node that runs another StateGraph"
+            )
         if not callable(fn):
             raise GraphDefinitionError(
                 f"graph {self.name!r}: node {name!r} must be a function, got {type(fn).__name__}"
@@ -131,6 +201,45 @@ class StateGraph:
         self._nodes[name] = NodeSpec(name, fn, is_async_callable(fn))
         self._plan = None
         return self
+
+    def identity(self) -> GraphIdentity:
+        """The fingerprint (and structure) stored with this graph's threads.
+
+        Raises:
+            GraphDefinitionError: the graph is malformed.
+        """
+        run_plan = self._prepare()
+        if self._identity is None:
+            from locus.multiagent.identity import identify  # only stored threads need it
+
+            self._identity = identify(run_plan.plan, self.version)
+        return self._identity
+
+    def to_mermaid(self) -> str:
+        """The graph as a Mermaid flowchart; subgraphs are drawn as nested blocks.
+
+        Raises:
+            GraphDefinitionError: the graph (or a subgraph) is malformed.
+        """
+        from locus.multiagent.mermaid import to_mermaid
+
+        return to_mermaid(self)
+
+    def _all_types(self) -> tuple[type, ...]:
+        """The stored types of this graph and every graph nested inside it."""
+        found = list(self._types)
+        for inner in self._inner_graphs():
+            found.extend(t for t in inner._types if t not in found)
+        return tuple(found)
+
+    def _inner_graphs(self) -> list[StateGraph]:
+        """Every graph nested inside this one, at any depth."""
+        found: list[StateGraph] = []
+        for spec in self._nodes.values():
+            if spec.subgraph is not None:
+                found.append(spec.subgraph.graph)
+                found.extend(spec.subgraph.graph._inner_graphs())
+        return found
 
     def add_edge(self, source: str, target: str) -> StateGraph:
         """Run ``target`` after ``source``. Unknown names are reported at compile time."""
@@ -201,26 +310,30 @@ class StateGraph:
         self._prepare()
         return self
 
-    def _prepare(self) -> tuple[GraphPlan, frozenset[str], frozenset[str], int]:
-        """The current plan and breakpoints, rebuilt and re-validated when they changed."""
+    def _prepare(self) -> RunPlan:
+        """The current plan and run options, rebuilt and re-validated when they changed."""
         plan = self._plan
         if plan is None:
             plan = self._plan = build_plan(
                 self.name, self._nodes, self._edges, self._routers, self._reducers
             )
             self._breakpoints = None
+            self._identity = None
         cfg = self.config
-        points = (tuple(cfg.interrupt_before), tuple(cfg.interrupt_after))
-        if points != self._breakpoints:
-            plan.check_breakpoints(*points)
-            self._breakpoints = points
-            self._breakpoint_sets = (frozenset(points[0]), frozenset(points[1]))
-        if not isinstance(cfg.max_steps, int) or cfg.max_steps < 1:
-            raise GraphDefinitionError(
-                f"graph {self.name!r}: config.max_steps must be a positive int, "
-                f"got {cfg.max_steps!r}"
+        options = (tuple(cfg.interrupt_before), tuple(cfg.interrupt_after), cfg.max_steps)
+        run_plan = self._run_plan
+        if options != self._breakpoints or run_plan is None:
+            plan.check_breakpoints(options[0], options[1])
+            if not isinstance(cfg.max_steps, int) or cfg.max_steps < 1:
+                raise GraphDefinitionError(
+                    f"graph {self.name!r}: config.max_steps must be a positive int, "
+                    f"got {cfg.max_steps!r}"
+                )
+            run_plan = self._run_plan = RunPlan(
+                plan, frozenset(options[0]), frozenset(options[1]), cfg.max_steps
             )
-        return plan, *self._breakpoint_sets, cfg.max_steps
+            self._breakpoints = options
+        return run_plan
 
     # --- running --------------------------------------------------------------------------
 
@@ -327,6 +440,90 @@ class StateGraph:
 
         return await thread_history(self._checkpointer(), thread_id, limit)
 
+    async def update_state(
+        self,
+        thread_id: str,
+        values: Mapping[str, Any],
+        *,
+        as_node: str | None = None,
+        actor: str | None = None,
+    ) -> ThreadState:
+        """Correct a stored thread's state before it continues: writes a new checkpoint.
+
+        The thread keeps its status, pending interrupts and next nodes; the change is
+        checked before anything is written and recorded in the thread's audit list
+        (``actor``, ``as_node``, the keys, the time).
+
+        Args:
+            thread_id: the thread to change.
+            values: state keys to set; a key with a reducer goes through it.
+            as_node: the node the change is made in the name of (for reducers' errors and
+                the audit record); must be a node of this graph.
+            actor: who made the change, for the audit record.
+
+        Returns:
+            The thread's new latest state.
+
+        Raises:
+            ConfigurationError: the graph has no checkpointer.
+            ThreadNotFoundError: no such thread.
+            GraphMismatchError: the thread belongs to another graph.
+            ResumeConflictError: an execution holds the thread right now.
+            InvalidInputError, GraphDefinitionError, StateSerializationError, ReducerError:
+                the change is not acceptable; nothing was written.
+        """
+        from locus.multiagent.durable import thread_state
+        from locus.multiagent.edits import update_thread
+
+        checkpointer = self._checkpointer()
+        await update_thread(
+            checkpointer,
+            self._prepare().plan,
+            float(self.config.lease_seconds),
+            thread_id,
+            values,
+            as_node=as_node,
+            actor=actor,
+        )
+        return await thread_state(checkpointer, thread_id)
+
+    async def fork(
+        self, thread_id: str, *, checkpoint: int, new_thread_id: str | None = None
+    ) -> ThreadState:
+        """Start a new thread from any stored checkpoint of ``thread_id``.
+
+        The original is left untouched; the new thread is that checkpoint exactly (a pause
+        there is a pause in the new thread, answerable on its own).
+
+        Args:
+            thread_id: the thread to copy from.
+            checkpoint: the checkpoint's number, as in ``ThreadState.checkpoint`` (see
+                ``get_state_history``).
+            new_thread_id: the new thread's id; a random one by default.
+
+        Returns:
+            The new thread's state.
+
+        Raises:
+            ConfigurationError: the graph has no checkpointer.
+            ThreadNotFoundError: no such thread or checkpoint.
+            GraphMismatchError: the thread belongs to another graph.
+            InvalidInputError: ``new_thread_id`` already exists.
+        """
+        from locus.multiagent.durable import thread_state
+        from locus.multiagent.edits import fork_thread
+
+        checkpointer = self._checkpointer()
+        new_id = await fork_thread(
+            checkpointer,
+            self.name,
+            float(self.config.lease_seconds),
+            thread_id,
+            checkpoint,
+            new_thread_id,
+        )
+        return await thread_state(checkpointer, new_id)
+
     def _checkpointer(self) -> Checkpointer:
         checkpointer = self.config.checkpointer
         if checkpointer is None:
@@ -343,7 +540,7 @@ class StateGraph:
         thread_id: str | None,
         emit: Callable[[Any], None] | None,
     ) -> GraphResult:
-        plan, before, after, max_steps = self._prepare()
+        run_plan = self._prepare()
         checkpointer = self.config.checkpointer
         if thread_id is not None or checkpointer is not None:
             if checkpointer is None:
@@ -353,19 +550,17 @@ class StateGraph:
                 )
             # config.checkpointer is a plain attribute, so check it again where it is used
             _checked_checkpointer(self.name, checkpointer)
-            from locus.multiagent.durable import execute_thread
+            from locus.multiagent.durable import ThreadRunner
 
-            return await execute_thread(
-                self, plan, before, after, max_steps, inputs, thread_id, emit
+            runner = ThreadRunner(
+                checkpointer,
+                self.name,
+                float(self.config.lease_seconds),
+                identity=self.identity(),
+                on_change=self.on_graph_change,
             )
-        run = Execution(
-            plan,
-            before=before,
-            after=after,
-            max_steps=max_steps,
-            emit=emit,
-            obs=open_run(self.name, None),
-        )
+            return await runner.run(run_plan, inputs, thread_id, emit)
+        run = Execution(run_plan, emit=emit, obs=open_run(self.name, None))
         if isinstance(inputs, Command):
             values, run_state = _from_snapshot(inputs)
             if inputs.has_resume and any(p.ask for p in run_state.pending):

@@ -11,11 +11,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from locus.errors import GraphDefinitionError
 
-__all__ = ["END", "START", "GraphPlan", "NodeSpec", "Router", "build_plan"]
+if TYPE_CHECKING:
+    from locus.multiagent.subgraph import Subgraph
+
+__all__ = ["END", "START", "GraphPlan", "NodeSpec", "Router", "RunPlan", "build_plan"]
 
 START = "__start__"
 END = "__end__"
@@ -23,11 +26,15 @@ END = "__end__"
 
 @dataclass(frozen=True, slots=True)
 class NodeSpec:
-    """A node: its name, function, and whether calling it returns an awaitable."""
+    """A node: its name, function, and whether calling it returns an awaitable.
+
+    ``subgraph`` is set when the node runs an inner graph (``fn`` is then that graph).
+    """
 
     name: str
     fn: Callable[..., Any]
     is_async: bool
+    subgraph: Subgraph | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,23 @@ class GraphPlan:
                         f"graph {self.name!r}: {kind} names unknown node {name!r}; "
                         f"nodes are {sorted(self.nodes)}"
                     )
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """A validated plan with the run options read at the start of an ``execute``.
+
+    Attributes:
+        plan: the graph's structure.
+        before: nodes to pause before (static breakpoints).
+        after: nodes to pause after.
+        max_steps: the most steps one run may take.
+    """
+
+    plan: GraphPlan
+    before: frozenset[str]
+    after: frozenset[str]
+    max_steps: int
 
 
 def is_async_callable(fn: Callable[..., Any]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from locus.core.interrupt import Interrupt, InterruptState
 from locus.errors import (
@@ -21,6 +21,9 @@ from locus.errors import (
     NothingToResumeError,
     SchemaVersionError,
 )
+
+if TYPE_CHECKING:
+    from locus.multiagent.identity import GraphIdentity
 
 __all__ = [
     "MARKER_VERSION",
@@ -87,10 +90,21 @@ class RunState:
         answers: answers each node has received, by ``interrupt()`` index.
         pending: interrupts waiting for an answer.
         journals: per paused node, the work it recorded (see ``locus.core.journal``).
+        subruns: per node that runs an inner graph and paused in the current step, the
+            inner run: ``{"values": ..., "run": marker}`` (see ``locus.multiagent.subgraph``).
+        sends: per branch of the current step made by a ``Send`` (``review[3]``), the
+            branch's state; dropped as each branch finishes.
         kind: why the run is paused, or ``None`` while it runs.
         spent: per node that finished in the current step, the work it recorded. Never
             stored with the step; kept so that a step whose checkpoint cannot be written
             can still record the actions its nodes took (see ``locus.multiagent.durable``).
+        answered: the interrupt ids this execution's resume answered; stored with its
+            checkpoints so that a later resume of the same ids is told another execution
+            answered them. Never read back: each execution records its own.
+        audit: what changed a stored thread outside its nodes, oldest first, carried from
+            checkpoint to checkpoint: ``{"kind": "migration", "from": fingerprint, "to":
+            fingerprint, ...}``, ``{"kind": "update_state", "actor": ..., "keys": [...]}``,
+            ``{"kind": "fork", "from_thread": ..., "from_checkpoint": N}``, each with ``at``.
         trace: where observability left the run (``locus.observe.links``): the span
             context of the execution that paused or ran it, and the time of the pause.
             Only written while something observes; plain JSON, read back defensively.
@@ -104,12 +118,20 @@ class RunState:
     answers: dict[str, dict[int, Any]] = field(default_factory=dict)
     pending: list[PendingInterrupt] = field(default_factory=list)
     journals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subruns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sends: dict[str, dict[str, Any]] = field(default_factory=dict)
     kind: PauseKind | None = None
     spent: dict[str, dict[str, Any]] = field(default_factory=dict)
     trace: dict[str, Any] | None = None
+    answered: list[str] | None = None
+    audit: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_marker(self, graph: str) -> dict[str, Any]:
-        """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot."""
+    def to_marker(self, graph: str, identity: GraphIdentity | None = None) -> dict[str, Any]:
+        """The JSON-shaped marker stored under ``PAUSE_KEY`` in a paused snapshot.
+
+        With ``identity`` (a stored thread's), the marker records the graph's fingerprint,
+        and its structure too when the run pauses.
+        """
         marker: dict[str, Any] = {
             "version": MARKER_VERSION,
             "graph": graph,
@@ -129,8 +151,21 @@ class RunState:
             "interrupts": [p.to_json() for p in self.pending],
             "journals": self.journals,
         }
+        if self.subruns:
+            marker["subruns"] = self.subruns
+        if self.sends:
+            marker["sends"] = self.sends
         if self.trace is not None:
             marker["trace"] = self.trace
+        if self.answered is not None:
+            marker["answered"] = self.answered
+        if identity is not None:
+            marker["fingerprint"] = identity.fingerprint
+            if self.kind is not None:
+                # what a resume compares against to say what changed
+                marker["shape"] = identity.shape_text
+        if self.audit:
+            marker["audit"] = self.audit
         return marker
 
     @classmethod
@@ -195,6 +230,13 @@ class RunState:
                 journals={n: dict(j) for n, j in journals.items()} if journals else {},
                 trace=marker.get("trace"),
             )
+            # written only when the run has them (subgraphs, Send branches, edits)
+            if "subruns" in marker:
+                state.subruns = {n: dict(r) for n, r in marker["subruns"].items()}
+            if "sends" in marker:
+                state.sends = {n: dict(p) for n, p in marker["sends"].items()}
+            if "audit" in marker:
+                state.audit = [dict(m) for m in marker["audit"]]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _malformed(thread_id, f"{where} is malformed ({exc!r})") from exc
         if paused and (state.kind is None or not state.pending):
@@ -205,10 +247,17 @@ class RunState:
 
     def nodes_named(self) -> set[str]:
         """Every node the run state refers to, to check against the graph on resume."""
-        names = set(self.frontier) | set(self.arrived) | set(self.done)
+        names = set(self.frontier)
+        if self.arrived:
+            names.update(self.arrived)
+            for srcs in self.arrived.values():
+                names.update(srcs)
+        names.update(self.done)
         names.update(p.node for p in self.pending)
-        for srcs in self.arrived.values():
-            names.update(srcs)
+        joined = "\0".join(names)
+        if "/" in joined or "[" in joined:
+            # paths (refund/approve) and branches (review[3]) name their outer node first
+            return {n.split("/", 1)[0].split("[", 1)[0] for n in names}
         return names
 
 

@@ -16,15 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from locus.core.command import NO_ANSWER, Command
-from locus.core.interrupt import (
-    FATAL_ERROR_KEY,
-    JOURNAL_KEY,
-    NodeContext,
-    NodeInterrupt,
-    PendingCall,
-    _enter,
-    _leave,
-)
+from locus.core.interrupt import NodeContext, NodeInterrupt, PendingCall, _enter, _leave
 from locus.errors import (
     AmbiguousResumeError,
     GraphRecursionError,
@@ -38,9 +30,11 @@ from locus.errors import (
     StateConflictError,
     UnknownInterruptError,
 )
-from locus.multiagent.plan import END, START, GraphPlan, NodeSpec, Router
+from locus.multiagent.plan import END, START, NodeSpec, Router, RunPlan
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, PendingInterrupt, RunState, interrupt_id
+from locus.multiagent.send import Send, branch_index, branch_key, branch_node
+from locus.multiagent.subgraph import SEP, run_subgraph, top_node
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -59,17 +53,25 @@ StepHook = Callable[[dict[str, Any], RunState, set[str]], Any]
 
 
 class _Outcome:
-    __slots__ = ("goto", "pending", "update")
+    """A node's result: its update and goto, or the interrupts it paused on.
+
+    ``pending`` holds a plain node's unanswered ``interrupt()`` calls; ``nested`` the
+    pending interrupts of an inner graph, already named by their paths.
+    """
+
+    __slots__ = ("goto", "nested", "pending", "update")
 
     def __init__(
         self,
         update: dict[str, Any],
         goto: tuple[str, ...] = (),
         pending: list[PendingCall] | None = None,
+        nested: list[PendingInterrupt] | None = None,
     ) -> None:
         self.update = update
         self.goto = goto
         self.pending = pending
+        self.nested = nested
 
 
 class Execution:
@@ -79,19 +81,16 @@ class Execution:
 
     def __init__(
         self,
-        plan: GraphPlan,
+        run_plan: RunPlan,
         *,
-        before: frozenset[str],
-        after: frozenset[str],
-        max_steps: int,
         emit: Callable[[Any], None] | None = None,
         on_step: StepHook | None = None,
         obs: RunObserver | None = None,
     ) -> None:
-        self.plan = plan
-        self.before = before
-        self.after = after
-        self.max_steps = max_steps
+        self.plan = run_plan.plan
+        self.before = run_plan.before
+        self.after = run_plan.after
+        self.max_steps = run_plan.max_steps
         self.emit = emit
         self.on_step = on_step
         self.obs = obs
@@ -99,23 +98,25 @@ class Execution:
 
     # --- entry points -------------------------------------------------------------------
 
-    async def start(self, values: dict[str, Any]) -> GraphResult:
-        """Run from START with ``values`` (owned by the run from now on)."""
-        rs = RunState(run_id=os.urandom(8).hex())
-        if self.obs is not None:
-            return await self._observed(self._start(values, rs), rs, "start")
-        rs.frontier = await self._next_frontier(values, rs, [(START, ())])
-        return await self._drive(values, rs, skip_before=False)
+    async def start(self, values: dict[str, Any], rs: RunState | None = None) -> GraphResult:
+        """Run from START with ``values`` (owned by the run from now on).
+
+        ``rs`` is a fresh run state to use (an inner graph's, with an id derived from its
+        outer run); by default the run gets a random id.
+        """
+        if rs is None:
+            rs = RunState(run_id=os.urandom(8).hex())
+        return await self._entry(self._start(values, rs), rs, "start")
 
     async def _start(self, values: dict[str, Any], rs: RunState) -> GraphResult:
-        rs.frontier = await self._next_frontier(values, rs, [(START, ())])
+        sources = [(START, ())]
+        first = self._static_next(sources)
+        rs.frontier = first if first is not None else await self._next_frontier(values, rs, sources)
         return await self._drive(values, rs, skip_before=False)
 
     async def resume_running(self, values: dict[str, Any], rs: RunState) -> GraphResult:
         """Continue a run that stopped mid-way (its process died): re-run its current step."""
-        if self.obs is not None:
-            return await self._observed(self._drive(values, rs, skip_before=False), rs, "continue")
-        return await self._drive(values, rs, skip_before=False)
+        return await self._entry(self._drive(values, rs, skip_before=False), rs, "continue")
 
     async def resume(self, values: dict[str, Any], rs: RunState, command: Command) -> GraphResult:
         """Continue a paused run with the answers and ``goto`` in ``command``.
@@ -140,14 +141,12 @@ class Execution:
         for iid in command.resume_by_id or ():
             if all(p.id != iid for p in rs.pending):
                 raise self._unknown_interrupt(iid, rs.pending)
-        if self.obs is not None:
-            return await self._observed(self._resume(values, rs, command), rs, "resume", command)
-        return await self._resume(values, rs, command)
+        return await self._entry(self._resume(values, rs, command), rs, "resume", command)
 
     async def _resume(self, values: dict[str, Any], rs: RunState, command: Command) -> GraphResult:
         goto = command.goto_targets()
         kind = rs.kind
-        paused_nodes = {p.node for p in rs.pending}
+        paused_nodes = _tops(rs.pending)
         if kind == "interrupt" and not goto:
             self._apply_answers(rs, command)
             return await self._drive(values, rs, skip_before=True)
@@ -166,17 +165,29 @@ class Execution:
         for node in paused_nodes:
             rs.answers.pop(node, None)
             rs.journals.pop(node, None)
+            rs.subruns.pop(node, None)
+        rs.answers = {k: v for k, v in rs.answers.items() if top_node(k) not in paused_nodes}
         rs.frontier = [n for n in rs.frontier if n in rs.done]
         return await self._drive(values, rs, skip_before=True, extra_goto=goto)
+
+    def _entry(
+        self,
+        work: Coroutine[Any, Any, GraphResult],
+        rs: RunState,
+        kind: str,
+        command: Command | None = None,
+    ) -> Coroutine[Any, Any, GraphResult]:
+        """``work`` (one of the entry points), observed when something observes."""
+        return work if self.obs is None else self._observed(work, rs, kind, command)
 
     async def _observed(
         self,
         work: Coroutine[Any, Any, GraphResult],
         rs: RunState,
         kind: str,
-        command: Command | None = None,
+        command: Command | None,
     ) -> GraphResult:
-        """Run ``work`` (one of the entry points) with the observer told how it goes."""
+        """Run ``work`` with the observer told how it goes."""
         obs = self.obs
         assert obs is not None
         obs.begin(rs, kind, command)
@@ -198,7 +209,6 @@ class Execution:
         skip_before: bool,
         extra_goto: tuple[str, ...] = (),
     ) -> GraphResult:
-        plan = self.plan
         obs = self.obs
         while rs.frontier or extra_goto:
             if rs.step >= self.max_steps:
@@ -207,110 +217,163 @@ class Execution:
             if rs.spent:
                 rs.spent.clear()
             if self.before and not skip_before:
-                hit = [n for n in frontier if n in self.before]
+                hit = [n for n in frontier if branch_node(n) in self.before]
                 if hit:
                     return await self._pause_static(values, rs, hit, "interrupt_before")
             skip_before = False
             written: set[str] = set()
-            if len(frontier) == 1 and not rs.done and not rs.pending:
-                # the common case: one node, nothing carried over from a pause
-                name = frontier[0]
-                if obs is None:
-                    outcome = await self._call(plan.nodes[name], dict(values), rs)
+            if obs is not None:
+                # a step lasts until the next begins (or the run ends): merge, routing
+                # and the checkpoint write belong to it
+                obs.step_started(rs.step, frontier)
+            runnable = self._runnable(rs) if rs.pending or rs.done else frontier
+            finished: list[tuple[str, dict[str, Any], tuple[str, ...]]] | None
+            if len(runnable) == 1:
+                # one node needs no task of its own
+                name = runnable[0]
+                call = self._call if obs is None else self._observed_call
+                spec = self.plan.nodes.get(name) or self._spec(name)
+                view = self._view(name, values, rs) if rs.sends else dict(values)
+                outcome = await call(name, spec, view, rs)
+                if (
+                    outcome.pending is None
+                    and outcome.nested is None
+                    and not rs.pending
+                    and not rs.done
+                ):
+                    self._finish_node(name, rs)
+                    finished = [(name, outcome.update, outcome.goto)]
                 else:
-                    # a step lasts until the next begins (or the run ends): merge, routing
-                    # and the checkpoint write belong to it
-                    obs.step_started(rs.step, frontier)
-                    outcome = await self._observed_call(plan.nodes[name], dict(values), rs)
-                if outcome.pending is not None:
-                    rs.pending = self._pending(name, outcome.pending, rs)
-                    return await self._pause(values, rs, "interrupt")
-                self._finish_node(name, rs)
-                self._merge(values, ((name, outcome.update),), written, rs.step)
-                sources: list[tuple[str, tuple[str, ...]]] = [(name, outcome.goto)]
+                    finished = self._settle(rs, runnable, [outcome])
             else:
-                if obs is not None:
-                    obs.step_started(rs.step, frontier)
-                if not await self._run_step(values, rs):
-                    return await self._pause(values, rs, "interrupt")
-                done = rs.done
-                order = [n for n in frontier if n in done]
-                self._merge(values, [(n, done[n][0]) for n in order], written, rs.step)
-                sources = [(n, done[n][1]) for n in order]
-                rs.done = {}
+                finished = self._settle(rs, runnable, await self._run_all(values, rs, runnable))
+            if finished is None:
+                return await self._pause(values, rs, "interrupt")
+            if len(finished) == 1:
+                name, update, goto = finished[0]
+                self._merge(values, ((name, update),), written, rs.step)
+                sources: list[tuple[str, tuple[str, ...]]] = [(name, goto)]
+            else:
+                self._merge(values, [(n, u) for n, u, _ in finished], written, rs.step)
+                sources = [(n, g) for n, _, g in finished]
             if extra_goto:
                 sources.append((_RESUME_GOTO, extra_goto))
                 extra_goto = ()
             rs.step += 1
-            rs.frontier = await self._next_frontier(values, rs, sources)
+            # the common case, decided without a coroutine: one node, one static edge
+            nxt = self._static_next(sources)
+            rs.frontier = nxt if nxt is not None else await self._next_frontier(values, rs, sources)
             if self.on_step is not None:
                 await self.on_step(values, rs, written)
             if self.after:
-                hit = [n for n, _ in sources if n in self.after]
+                hit = [n for n, _ in sources if branch_node(n) in self.after]
                 if hit:
                     return await self._pause_static(values, rs, hit, "interrupt_after")
         return GraphResult(final_state=values, path=self.path, steps=rs.step)
 
-    async def _run_step(self, values: dict[str, Any], rs: RunState) -> bool:
-        """Run the step's nodes that have not finished; False when any of them paused."""
-        blocked = {p.node for p in rs.pending}
-        runnable = [n for n in rs.frontier if n not in rs.done and n not in blocked]
-        nodes = self.plan.nodes
-        call = self._call if self.obs is None else self._observed_call
-        if len(runnable) == 1:
-            outcomes: list[_Outcome | BaseException] = [
-                await call(nodes[runnable[0]], dict(values), rs)
-            ]
-        else:
-            import asyncio  # deferred: importing locus.multiagent should not pay for it
+    def _runnable(self, rs: RunState) -> list[str]:
+        """The step's nodes still to run: not finished, not waiting for an answer."""
+        if rs.pending or rs.done:
+            blocked = _tops(rs.pending)
+            return [n for n in rs.frontier if n not in rs.done and n not in blocked]
+        return rs.frontier
 
-            outcomes = await asyncio.gather(
-                *(call(nodes[n], dict(values), rs) for n in runnable),
-                return_exceptions=True,
-            )
+    async def _run_all(
+        self, values: dict[str, Any], rs: RunState, names: list[str]
+    ) -> list[_Outcome]:
+        """Run several nodes of one step concurrently; the first failure is raised."""
+        import asyncio  # deferred: importing locus.multiagent should not pay for it
+
+        call = self._call if self.obs is None else self._observed_call
+        outcomes = await asyncio.gather(
+            *(call(n, self._spec(n), self._view(n, values, rs), rs) for n in names),
+            return_exceptions=True,
+        )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
-        pending = list(rs.pending)
-        for name, outcome in zip(runnable, outcomes, strict=True):
-            assert isinstance(outcome, _Outcome)
+        return outcomes  # type: ignore[return-value]  # no exception was among them
+
+    def _settle(
+        self, rs: RunState, names: list[str], outcomes: list[_Outcome]
+    ) -> list[tuple[str, dict[str, Any], tuple[str, ...]]] | None:
+        """Record the outcomes of a step's nodes.
+
+        Returns every node of the step as (name, update, goto) in frontier order, or
+        ``None`` when any of them paused (those that finished are kept in ``rs.done``).
+        """
+        done = rs.done
+        for name, outcome in zip(names, outcomes, strict=True):
             if outcome.pending is not None:
-                pending.extend(self._pending(name, outcome.pending, rs))
+                rs.pending = [*rs.pending, *self._pending(name, outcome.pending, rs)]
+            elif outcome.nested is not None:
+                rs.pending = [*rs.pending, *outcome.nested]
             else:
-                rs.done[name] = (outcome.update, outcome.goto)
+                done[name] = (outcome.update, outcome.goto)
                 self._finish_node(name, rs)
-        rs.pending = pending
-        return not pending
+        if rs.pending:
+            return None
+        rs.done = {}
+        return [(n, *done[n]) for n in rs.frontier if n in done]
+
+    def _spec(self, name: str) -> NodeSpec:
+        """The node a frontier name runs (a branch ``review[3]`` runs ``review``)."""
+        spec = self.plan.nodes.get(name)
+        return spec if spec is not None else self.plan.nodes[branch_node(name)]
+
+    @staticmethod
+    def _view(name: str, values: dict[str, Any], rs: RunState) -> dict[str, Any]:
+        """What a node sees: its own copy of the state, or its branch's payload."""
+        if rs.sends:
+            payload = rs.sends.get(name)
+            if payload is not None:
+                return dict(payload)
+        return dict(values)
 
     def _finish_node(self, name: str, rs: RunState) -> None:
         self.path.append(name)
+        if rs.sends:
+            rs.sends.pop(name, None)
         if rs.answers:
             rs.answers.pop(name, None)
+            if rs.answers:  # answers left for a subgraph's paths (refund/approve)
+                prefix = name + SEP
+                for key in [k for k in rs.answers if k.startswith(prefix)]:
+                    del rs.answers[key]
         if rs.journals:
             rs.journals.pop(name, None)
 
     # --- one node -------------------------------------------------------------------------
 
-    async def _observed_call(self, spec: NodeSpec, view: dict[str, Any], rs: RunState) -> _Outcome:
+    async def _observed_call(
+        self, name: str, spec: NodeSpec, view: dict[str, Any], rs: RunState
+    ) -> _Outcome:
         obs = self.obs
         assert obs is not None
-        handle = obs.node_started(spec.name, rs.step)
+        handle = obs.node_started(name, rs.step)
         try:
-            outcome = await self._call(spec, view, rs)
+            outcome = await self._call(name, spec, view, rs)
         except BaseException as exc:
             obs.node_failed(handle, exc)
             raise
-        obs.node_finished(handle, rs, outcome.pending)
+        obs.node_finished(handle, rs, outcome.pending or outcome.nested)
         return outcome
 
-    async def _call(self, spec: NodeSpec, view: dict[str, Any], rs: RunState) -> _Outcome:
-        name = spec.name
+    async def _call(
+        self, name: str, spec: NodeSpec, view: dict[str, Any], rs: RunState
+    ) -> _Outcome:
         emit = self.emit
         ctx = NodeContext(name, rs.step, rs.answers.get(name, _NO_ANSWERS), emit=emit)
+        if spec.subgraph is not None:
+            # the inner run's errors are already named by its graph and node
+            inner = await run_subgraph(spec.subgraph, name, view, rs, ctx)
+            if isinstance(inner, list):
+                return _Outcome(_EMPTY, (), None, inner)
+            return _Outcome(inner)
         if rs.journals:
             recorded = rs.journals.get(name)
             if recorded:
-                ctx.extras[JOURNAL_KEY] = dict(recorded)
+                ctx.journal = dict(recorded)
         if emit is not None:
             from locus.core.events import NodeStartedEvent
 
@@ -325,24 +388,23 @@ class Execution:
             out = None
         except Exception as exc:
             # a pending interrupt or a rejected answer explains whatever the node raised
-            if not ctx.pending and FATAL_ERROR_KEY not in ctx.extras:
+            if not ctx.pending and ctx.fatal_error is None:
                 raise self._node_failed(name, exc, view) from exc
             out = None
         finally:
             _leave(token)
-        fatal = ctx.extras.get(FATAL_ERROR_KEY)
+        fatal = ctx.fatal_error
         if fatal is not None:
             if isinstance(fatal, GraphRuntimeError) and not fatal.state:
                 fatal.state = view
             raise fatal
         if ctx.pending:
             # also reached when the node swallowed NodeInterrupt with a bare except
-            journal = ctx.extras.get(JOURNAL_KEY)
-            if journal:
-                rs.journals[name] = journal
+            if ctx.journal:
+                rs.journals[name] = ctx.journal
             return _Outcome(_EMPTY, (), ctx.pending)
-        if JOURNAL_KEY in ctx.extras:
-            rs.spent[name] = ctx.extras[JOURNAL_KEY]
+        if ctx.journal is not None:
+            rs.spent[name] = ctx.journal
         outcome = self._outcome(name, out)
         if emit is not None:
             from locus.core.events import NodeFinishedEvent
@@ -460,6 +522,17 @@ class Execution:
                 written.add(key)
         values.update(merged)
 
+    def _static_next(self, sources: Sequence[tuple[str, tuple[str, ...]]]) -> list[str] | None:
+        """The next frontier when one node finished with one static edge, else ``None``."""
+        plan = self.plan
+        if len(sources) == 1 and not sources[0][1] and not plan.join_preds:
+            src = sources[0][0]
+            if src not in plan.routers:
+                targets = plan.edges.get(src, ())
+                if len(targets) == 1:
+                    return [] if targets[0] == END else [targets[0]]
+        return None
+
     async def _next_frontier(
         self,
         values: dict[str, Any],
@@ -469,26 +542,21 @@ class Execution:
         plan = self.plan
         edges = plan.edges
         routers = plan.routers
-        # the common case: one node with one static edge and nothing else to decide
-        if len(sources) == 1 and not sources[0][1] and not plan.join_preds:
-            src = sources[0][0]
-            if src not in routers:
-                targets = edges.get(src, ())
-                if len(targets) == 1:
-                    return [] if targets[0] == END else [targets[0]]
         nxt: dict[str, None] = {}
         joins = plan.join_preds
         arrived = rs.arrived
-        for src, goto in sources:
+        sent: dict[str, int] = {}
+        for key, goto in sources:
+            src = branch_node(key)
             chosen = list(edges.get(src, ()))
             chosen.extend(goto)
             for router in routers.get(src, ()):
-                chosen.extend(await self._route(router, values))
+                chosen.extend(await self._route(router, values, rs, sent))
             for dst in chosen:
                 if dst == END:
                     continue
                 if dst in joins:
-                    arrived.setdefault(dst, set()).add(src)
+                    arrived.setdefault(dst, set()).add(src)  # a branch arrives as its node
                 else:
                     nxt[dst] = None
         if arrived:
@@ -514,7 +582,10 @@ class Execution:
             del arrived[join]
             nxt[join] = None
 
-    async def _route(self, router: Router, values: dict[str, Any]) -> list[str]:
+    async def _route(
+        self, router: Router, values: dict[str, Any], rs: RunState, sent: dict[str, int]
+    ) -> list[str]:
+        """The targets ``router`` picks; each ``Send`` becomes a branch key with a payload."""
         try:
             choice = router.fn(values)
             if router.is_async or inspect.isawaitable(choice):
@@ -528,6 +599,9 @@ class Execution:
         picks = [choice] if isinstance(choice, str) or not isinstance(choice, Sequence) else choice
         result = []
         for pick in picks:
+            if isinstance(pick, Send):
+                result.append(self._branch(router, pick, values, rs, sent))
+                continue
             target = pick
             if router.mapping is not None:
                 if pick not in router.mapping:
@@ -548,10 +622,40 @@ class Execution:
             result.append(target)
         return result
 
+    def _branch(
+        self, router: Router, send: Send, values: dict[str, Any], rs: RunState, sent: dict[str, int]
+    ) -> str:
+        """Register the branch ``send`` asks for; returns its key (``review[3]``)."""
+        if send.node not in self.plan.nodes:
+            raise InvalidNodeOutputError(
+                f"the router after node {router.source!r} returned Send({send.node!r}, ...), "
+                f"which is not a node of graph {self.plan.name!r} "
+                f"(nodes: {sorted(self.plan.nodes)})",
+                node=router.source,
+                state=dict(values),
+            )
+        if not isinstance(send.payload, Mapping):
+            raise InvalidNodeOutputError(
+                f"the router after node {router.source!r} returned Send({send.node!r}, "
+                f"{type(send.payload).__name__}); a Send's payload is the branch's state and "
+                "must be a dict",
+                node=router.source,
+                state=dict(values),
+            )
+        index = sent.get(send.node, 0)
+        sent[send.node] = index + 1
+        key = branch_key(send.node, index)
+        rs.sends[key] = dict(send.payload)
+        return key
+
     def _ordered(self, names: Any, extra: tuple[str, ...]) -> list[str]:
         out = [n for n in dict.fromkeys((*names, *extra)) if n != END]
         if len(out) > 1:
-            out.sort(key=self.plan.order.__getitem__)
+            order = self.plan.order
+            if any("[" in n for n in out):
+                out.sort(key=lambda n: (order[branch_node(n)], branch_index(n)))
+            else:
+                out.sort(key=order.__getitem__)
         return out
 
     # --- pausing and resuming ---------------------------------------------------------------
@@ -621,8 +725,10 @@ class Execution:
                 + ", ".join(f"node {p.node!r} (interrupt {p.id})" for p in pending)
                 + "; resume it with Command(resume=answer, update=result.final_state)"
             )
-        rerun = {p.node for p in answered}
-        rs.pending = [p for p in pending if p.node not in rerun]
+        rerun = _tops(answered)
+        rs.pending = (
+            [p for p in pending if top_node(p.node) not in rerun] if answered != pending else []
+        )
         rs.kind = None
 
     @staticmethod
@@ -643,6 +749,14 @@ class Execution:
             node=looping[-1] if looping else None,
             state=dict(values),
         )
+
+
+def _tops(pending: list[PendingInterrupt]) -> set[str]:
+    """The outer nodes (or branches) of pending interrupts' paths."""
+    names = {p.node for p in pending}
+    if SEP in "\0".join(names):
+        return {top_node(n) for n in names}
+    return names
 
 
 def _json_schema(schema: Any) -> dict[str, Any] | None:

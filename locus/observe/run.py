@@ -249,8 +249,11 @@ class RunObserver:
         if pending:
             from locus.multiagent.run_state import PendingInterrupt, interrupt_id
 
+            # a subgraph node passes its inner interrupts already named by their paths
             interrupts = [
-                PendingInterrupt(
+                c
+                if isinstance(c, PendingInterrupt)
+                else PendingInterrupt(
                     interrupt_id(rs.run_id, rs.step, name, c.index), name, c.index, c.payload
                 )
                 for c in pending

@@ -261,7 +261,7 @@ async def test_journal_entries_recorded_before_typed_output_existed_still_replay
     import pydantic_core
 
     from locus.agent.loop import call_model
-    from locus.core.interrupt import JOURNAL_KEY, NodeContext, _enter, _leave
+    from locus.core.interrupt import NodeContext, _enter, _leave
     from locus.core.journal import fingerprint_bytes
     from locus.core.messages import Message
     from locus.models.base import ModelRequest, ModelResponse
@@ -272,7 +272,7 @@ async def test_journal_entries_recorded_before_typed_output_existed_still_replay
     old_form = pydantic_core.to_json([mock.name, request.model_dump(exclude={"output"})])
     recorded = ModelResponse(message=Message.assistant("from the journal"))
     ctx = NodeContext("node", 0)
-    ctx.extras[JOURNAL_KEY] = {
+    ctx.journal = {
         "model:0": {
             "fingerprint": fingerprint_bytes(old_form),
             "about": "model call #0",

@@ -84,3 +84,33 @@ async def test_two_processes_resuming_one_thread_act_exactly_once(
     errors = sorted(r.get("error", "") for r in results)
     assert errors == ["", "ResumeConflictError"], results
     assert ran(effects).count("act") == 1
+
+
+NESTED = Path(__file__).with_name("nested_worker.py")
+
+
+async def test_three_deep_subgraph_paused_in_one_process_resumes_in_another(
+    target: tuple[str, str], tmp_path: Path
+) -> None:
+    effects = tmp_path / "effects.log"
+
+    async def nested(mode: str) -> dict[str, Any]:
+        env = {**os.environ, "LOCUS_TEST_EFFECTS": str(effects)}
+        proc = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, str(NESTED), *target, mode, "order-1", ROOT],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        return result
+
+    assert (await nested("start"))["paused"] == ["refund/approval/approve"]
+    done = await nested("resume")
+    assert done["paused"] == []
+    assert done["state"]["approve"] == "yes"
+    # only the paused node ran again, in the second process
+    assert ran(effects) == ["intake", "prepare", "check", "approve", "approve"]

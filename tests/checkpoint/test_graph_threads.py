@@ -141,7 +141,7 @@ async def test_strict_errors_for_resumes_that_cannot_be_honoured(backend: Backen
         await graph.execute(None, thread_id="strict")
     with pytest.raises(InvalidInputError, match=r"'strict'.*paused"):
         await graph.execute({"ticket": "new"}, thread_id="strict")
-    changed = StateGraph("refunds", checkpointer=backend.make())
+    changed = StateGraph("refunds", checkpointer=backend.make(), on_graph_change="allow")
     changed.add_node("prepare", lambda s: None).add_edge(START, "prepare")
     changed.add_edge("prepare", END)
     with pytest.raises(ResumeTargetError, match="'approve'"):

@@ -205,3 +205,24 @@ async def test_a_failing_node_sets_error_status_with_the_exception_recorded(
     (exception,) = events(node, "exception")
     assert exception["exception.type"].endswith("NodeExecutionError")
     assert "no such customer" in exception["exception.message"]
+
+
+async def test_a_subgraph_node_that_pauses_records_its_inner_interrupt_by_path(
+    telemetry: Telemetry,
+) -> None:
+    inner = StateGraph("refund")
+
+    def approve(state: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": interrupt("refund?")}
+
+    inner.add_node("approve", approve).add_edge(START, "approve").add_edge("approve", END)
+    outer = StateGraph("desk")
+    outer.add_node("refund", inner).add_edge(START, "refund").add_edge("refund", END)
+
+    paused = await outer.execute({})
+
+    (node,) = telemetry.named("node refund")
+    assert node.attributes is not None and node.attributes["locus.paused"] is True
+    (event,) = events(node, "interrupt")
+    assert event["locus.interrupt.id"] == paused.interrupts[0].interrupt.id
+    assert event["locus.node"] == "refund/approve"
