@@ -392,3 +392,24 @@ async def test_a_rewritten_pause_is_pending_again_and_no_longer_ready(backend: B
     await inbox.answer(iid, "yes", actor=ANN)
     assert (await graph.execute(None, thread_id="t1")).final_state == {"decision": "yes"}
     assert effects == ["mail"]
+
+
+async def test_an_interrupt_inside_a_subgraph_keeps_its_rules(backend: Backend) -> None:
+    cp = backend.make()
+    inner = StateGraph("inner")
+
+    def ask(state: dict[str, Any]) -> dict[str, Any]:
+        return {"decision": interrupt("ok?", answerers=Answerers(users={"ann"}))}
+
+    inner.add_node("ask", ask).add_edge(START, "ask").add_edge("ask", END)
+    outer = StateGraph("outer", checkpointer=cp)
+    outer.add_node("review", inner, outputs={"decision": "decision"})
+    outer.add_edge(START, "review").add_edge("review", END)
+    await outer.execute({}, thread_id="t1")
+    inbox = Inbox(cp)
+    item = (await inbox.pending()).items[0]
+    assert item.answerers == Answerers(users={"ann"}) and item.node == "review/ask"
+    with pytest.raises(AnswerNotAllowedError):
+        await inbox.answer(item.id, "yes", actor=BOB)
+    await inbox.answer(item.id, "yes", actor=ANN)
+    assert (await outer.execute(None, thread_id="t1")).final_state == {"decision": "yes"}
