@@ -26,7 +26,11 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   ├── InvalidAgentStateError      a saved agent run state is malformed or another agent's
     │   ├── ThreadNotFoundError         no stored thread with that id
     │   ├── GraphMismatchError          the thread was stored by another graph, or version of it
+    │   ├── AnswerNotAllowedError       the actor is not among the interrupt's answerers
+    │   ├── StaleAnswerError            the payload changed since the reviewer saw it
+    │   ├── InterruptExpiredError       the interrupt's deadline passed and it expired
     │   └── ResumeConflictError         another execution holds the thread
+    │       └── AlreadyAnsweredError    the interrupt already has its answer (who, when)
     ├── GraphRuntimeError               a run failed part-way; state so far is attached
     │   ├── NodeExecutionError          a node raised (original chained as __cause__)
     │   ├── InvalidNodeOutputError      a node returned something other than dict/None/Command
@@ -62,7 +66,9 @@ from typing import Any
 
 __all__ = [
     "AgentError",
+    "AlreadyAnsweredError",
     "AmbiguousResumeError",
+    "AnswerNotAllowedError",
     "BadRequestError",
     "CheckpointError",
     "CheckpointUsageError",
@@ -71,6 +77,7 @@ __all__ = [
     "GraphMismatchError",
     "GraphRecursionError",
     "GraphRuntimeError",
+    "InterruptExpiredError",
     "InterruptOutsideNodeError",
     "InvalidAgentStateError",
     "InvalidInputError",
@@ -99,6 +106,7 @@ __all__ = [
     "ResumeTargetError",
     "RunFailedError",
     "SchemaVersionError",
+    "StaleAnswerError",
     "StateConflictError",
     "StateSerializationError",
     "StoreUnavailableError",
@@ -202,6 +210,29 @@ class GraphMismatchError(ResumeError):
 
 class ResumeConflictError(ResumeError):
     """Another execution of the same thread is underway or resumed it first."""
+
+
+class AnswerNotAllowedError(ResumeError, PermissionError):
+    """The actor may not answer this interrupt (not among its answerers, or excluded).
+
+    Only the refusal is recorded (in the audit trail); the item stays pending.
+    """
+
+
+class StaleAnswerError(ResumeError):
+    """The answer was given against a payload digest that no longer matches the item."""
+
+
+class InterruptExpiredError(ResumeError):
+    """The interrupt's deadline passed with ``on_timeout=Expire()``.
+
+    Raised by ``inbox.answer`` for an expired item, and by the re-run node's
+    ``interrupt()`` call (the node may catch it and carry on).
+    """
+
+
+class AlreadyAnsweredError(ResumeConflictError):
+    """The interrupt already has a complete answer, or this actor already gave theirs."""
 
 
 # --- run-time failures --------------------------------------------------------------------

@@ -63,3 +63,21 @@ def test_every_error_class_is_exported_and_drawn_in_the_tree() -> None:
     assert errors.__doc__ is not None
     for name in classes - {"LocusError"}:
         assert f"── {name} " in errors.__doc__, name
+
+
+def test_the_inbox_names_are_pinned_and_light() -> None:
+    import locus.inbox
+
+    assert sorted(locus.inbox.__all__) == sorted(
+        [
+            "Actor", "AnswerReceipt", "Answerers", "AuditCheck", "AuditEntry", "Escalate",
+            "Expire", "Inbox", "InboxItem", "InboxPage", "TimeoutAction",
+        ]
+    )  # fmt: skip
+    code = (
+        "import sys, locus.inbox\n"
+        "heavy = {'pydantic', 'openai', 'oci', 'psycopg', 'redis'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

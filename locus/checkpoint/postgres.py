@@ -17,6 +17,7 @@ first asks whether the lost attempt had committed.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -27,10 +28,16 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from locus.checkpoint import liveness
+from locus.checkpoint.audit import AuditRow, chain
 from locus.checkpoint.base import Checkpointer, lease_conflict
-from locus.checkpoint.postgres_sql import statements
+from locus.checkpoint.postgres_sql import MIGRATIONS, SCHEMA_VERSION, statements
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
-from locus.errors import CheckpointError, CheckpointUsageError, StoreUnavailableError
+from locus.errors import (
+    CheckpointError,
+    CheckpointUsageError,
+    SchemaVersionError,
+    StoreUnavailableError,
+)
 
 __all__ = ["PostgresCheckpointer"]
 
@@ -88,9 +95,7 @@ class PostgresCheckpointer(Checkpointer):
             async with conn.transaction():
                 # Serializes concurrent first-time setups; CREATE ... IF NOT EXISTS races.
                 await conn.execute("SELECT pg_advisory_xact_lock(7170420631)")
-                for statement in self._sql["schema"].split(";"):
-                    if statement.strip():
-                        await conn.execute(statement.encode(), prepare=False)
+                await self._migrate(conn)
         except psycopg.Error as exc:
             raise CheckpointError(f"PostgreSQL setup failed ({self.schema}): {exc}") from exc
         finally:
@@ -111,6 +116,38 @@ class PostgresCheckpointer(Checkpointer):
                 f"PostgreSQL at {self._where}: the connection pool could not open ({exc})"
             ) from exc
         self._pool = pool
+
+    async def _migrate(self, conn: Conn) -> None:
+        """Bring the schema to ``SCHEMA_VERSION`` (under the setup lock).
+
+        A schema written before versions were recorded has the version-1 tables and no
+        ``locus_schema`` row: version 0, for which step 1 changes nothing.
+
+        Raises:
+            SchemaVersionError: a newer release migrated this schema.
+        """
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'.encode())
+        await conn.execute(self._sql["version_table"].encode())
+        cur = await conn.execute(f'SELECT max(version) FROM "{self.schema}".locus_schema'.encode())
+        row = await cur.fetchone()
+        current = int(row[0]) if row and row[0] is not None else 0
+        if current > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"the PostgreSQL schema {self.schema!r} has schema version {current}; this "
+                f"release of locus reads up to version {SCHEMA_VERSION}. Upgrade locus"
+            )
+        if current == SCHEMA_VERSION:
+            return
+        for version, name in MIGRATIONS:
+            if version > current:
+                for statement in self._sql[name].split(";"):
+                    if statement.strip():
+                        await conn.execute(statement.encode(), prepare=False)
+        await conn.execute(f'DELETE FROM "{self.schema}".locus_schema'.encode())
+        await conn.execute(
+            f'INSERT INTO "{self.schema}".locus_schema (version) VALUES (%s)'.encode(),
+            (SCHEMA_VERSION,),
+        )
 
     async def _connect_first(self) -> Conn:
         """One connection made directly, so a wrong DSN fails at once with the server's reason.
@@ -255,6 +292,12 @@ class PostgresCheckpointer(Checkpointer):
             "nodes": [p.node for p in pending],
             "ids": [p.interrupt_id for p in pending],
             "payloads": [p.payload for p in pending],
+            "clear_ready": put.clear_ready,
+            "head": 0,
+            "seqs": [],
+            "bodies": [],
+            "prevs": [],
+            "hashes": [],
         }
 
         async def written(conn: Conn) -> int | None:
@@ -262,6 +305,19 @@ class PostgresCheckpointer(Checkpointer):
             return None if row is None else int(row[0])
 
         async def write(conn: Conn) -> int | None:
+            if put.audit:
+                # read the trail's head, chain after it; the put re-checks it (the lease
+                # holder is the thread's only audit writer while it holds the lease)
+                head = await self._one(conn, "head", (thread_id,))
+                at = (0, "") if head is None else (int(head[0]), str(head[1]))
+                rows = chain(thread_id, *at, put.audit)
+                params.update(
+                    head=at[0],
+                    seqs=[r.seq for r in rows],
+                    bodies=[r.body for r in rows],
+                    prevs=[r.prev_hash for r in rows],
+                    hashes=[r.hash for r in rows],
+                )
             row = await self._one(conn, "put", params)
             # No row: the lease is not held, or this very write was applied already.
             return int(row[0]) if row is not None else await written(conn)
@@ -269,6 +325,10 @@ class PostgresCheckpointer(Checkpointer):
         async def retry(conn: Conn) -> int | None:
             return await written(conn) or await write(conn)
 
+        if put.audit:
+            # two round trips (the trail's head, then the put): once begun, finish them even
+            # if the caller is cancelled, as a single statement already sent would be
+            return await asyncio.shield(self._run("write a checkpoint", write, retry))
         return await self._run("write a checkpoint", write, retry)
 
     # --- reading -----------------------------------------------------------------------
@@ -301,6 +361,72 @@ class PostgresCheckpointer(Checkpointer):
             ]
 
         return await self._run("list pending interrupts", list_pending)
+
+    async def _find_pending(self, interrupt_id: str) -> RawPending | None:
+        async def find(conn: Conn) -> RawPending | None:
+            row = await self._one(conn, "find_pending", (interrupt_id,))
+            if row is None:
+                return None
+            pos, tid, graph, node, iid, payload, created_at, seq = row
+            return RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
+
+        return await self._run("find a pending interrupt", find)
+
+    # --- the audit trail -----------------------------------------------------------------
+
+    async def _append_audit(
+        self,
+        thread_id: str,
+        rows: list[AuditRow],
+        checkpoint: int,
+        ready_graph: str | None,
+        now: float,
+    ) -> bool:
+        params = {
+            "tid": thread_id,
+            "checkpoint": checkpoint,
+            "now": now,
+            "head": rows[0].seq - 1,
+            "graph": ready_graph,
+            "seqs": [r.seq for r in rows],
+            "bodies": [r.body for r in rows],
+            "prevs": [r.prev_hash for r in rows],
+            "hashes": [r.hash for r in rows],
+        }
+
+        async def append(conn: Conn) -> bool:
+            try:
+                row = await self._one(conn, "append_audit", params)
+            except psycopg.errors.UniqueViolation:
+                return False  # another writer appended after the head we chained to
+            return bool(row and row[0])
+
+        return await self._run("append to the audit trail", append)
+
+    async def _read_audit(self, thread_id: str) -> list[AuditRow]:
+        async def read(conn: Conn) -> list[AuditRow]:
+            return [AuditRow(*row) for row in await self._all(conn, "read_audit", (thread_id,))]
+
+        return await self._run("read the audit trail", read)
+
+    async def _audit_feed(self, after: int, limit: int) -> list[AuditRow]:
+        async def feed(conn: Conn) -> list[AuditRow]:
+            return [AuditRow(*row) for row in await self._all(conn, "feed", (after, limit))]
+
+        return await self._run("read the audit feed", feed)
+
+    async def _list_ready(self, graph: str | None, limit: int) -> list[str]:
+        async def ready(conn: Conn) -> list[str]:
+            rows = await self._all(conn, "list_ready", {"graph": graph, "limit": limit})
+            return [row[0] for row in rows]
+
+        return await self._run("list ready threads", ready)
+
+    async def _ready_among(self, thread_ids: list[str]) -> set[str]:
+        async def among(conn: Conn) -> set[str]:
+            return {row[0] for row in await self._all(conn, "ready_among", (thread_ids,))}
+
+        return await self._run("read ready marks", among)
 
     # --- retention ---------------------------------------------------------------------
 

@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from locus.checkpoint import codec, serializer
+from locus.checkpoint.audit import AuditDraft
 from locus.core.command import NO_ANSWER, Command
 from locus.core.interrupt import InterruptState
 from locus.errors import (
@@ -31,7 +33,7 @@ from locus.errors import (
     StateSerializationError,
     ThreadNotFoundError,
 )
-from locus.multiagent import leases
+from locus.multiagent import answers, leases
 from locus.multiagent.identity import GraphIdentity, Migration, describe_change
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
@@ -123,6 +125,7 @@ class _Saver:
     """The step hook that writes a checkpoint after every step and at every pause."""
 
     __slots__ = (
+        "audit",
         "checkpointer",
         "dirty",
         "extra",
@@ -131,6 +134,7 @@ class _Saver:
         "last",
         "owner",
         "released",
+        "resumed",
         "thread_id",
     )
 
@@ -152,6 +156,10 @@ class _Saver:
         self.released = False
         # keys a caller adds to every run record written (a worker's item token)
         self.extra: Mapping[str, Any] | None = None
+        # audit entries for the next put (a resume's answers and "resumed"), and whether
+        # this execution resumed a pause (its first put consumes the stored answers)
+        self.audit: list[AuditDraft] = []
+        self.resumed = False
         # the thread's latest checkpoint as (status, run, pending): where a step starts
         self.last: tuple[CheckpointStatus, Mapping[str, Any], list[Any]] | None = (
             None if stored is None else (stored.status, stored.run, list(stored.pending))
@@ -175,12 +183,24 @@ class _Saver:
         pending = (
             [
                 {"id": p.id, "node": p.node, "payload": p.payload, "response_schema": p.schema}
+                if p.ask is None
+                else {
+                    "id": p.id,
+                    "node": p.node,
+                    "payload": p.payload,
+                    "response_schema": p.schema,
+                    "ask": p.ask,
+                }
                 for p in rs.pending
             ]
             if rs.kind is not None
             else []
         )
+        audit, self.audit = self.audit, []
+        clear_ready = bool(audit) and self.resumed
         try:
+            if status == "done" and self.resumed:
+                audit.append(AuditDraft(kind="finished", at=time.time(), data={"step": rs.step}))
             await self.checkpointer.put(
                 self.thread_id,
                 self.owner,
@@ -190,6 +210,9 @@ class _Saver:
                 pending=pending,
                 graph=self.graph,
                 release=final,
+                audit=audit,
+                clear_ready=clear_ready,
+                audit_asked=status == "paused",
             )
         except StateSerializationError:
             await self._keep_journals(rs)
@@ -213,6 +236,8 @@ class _Saver:
         kept["journals"] = {**(run.get("journals") or {}), **journals}
         # a journal entry that cannot be stored itself leaves nothing better to write
         with contextlib.suppress(CheckpointError):
+            # rewritten, a pause is a new checkpoint: answers stored for the old one no
+            # longer apply, so the thread is no longer ready
             await self.checkpointer.put(
                 self.thread_id,
                 self.owner,
@@ -221,6 +246,7 @@ class _Saver:
                 run=kept,
                 pending=pending,
                 graph=self.graph,
+                clear_ready=self.resumed,
             )
 
 
@@ -376,6 +402,12 @@ async def _dispatch(
     if migrated is not None:
         rs.audit.append(migrated)
     if not answering:
+        stored_command = await answers.stored_answers(saver.checkpointer, thread_id, stored)
+        if stored_command is not None:
+            command, answering = stored_command, True
+    else:
+        await answers.check_direct(saver.checkpointer, thread_id, stored, rs, command)
+    if not answering:
         raise MissingResumeError(
             f"thread {thread_id!r} is paused at "
             + ", ".join(f"node {p.node!r} (interrupt {p.id})" for p in rs.pending)
@@ -393,6 +425,8 @@ async def _dispatch(
         rs.answered = [i for i in command.resume_by_id if i in pending_ids]
     elif command.resume is not NO_ANSWER:
         rs.answered = sorted(pending_ids)
+    saver.resumed = True
+    saver.audit = answers.resume_entries(rs, command, saver.owner, inputs is None)
     return await run.resume(values, rs, command)
 
 

@@ -117,7 +117,12 @@ async def run_subgraph(
     rs.subruns[name] = {"values": final, "run": marker}
     return [
         PendingInterrupt(
-            id=p.id, node=prefix + p.node, index=p.index, payload=p.payload, schema=p.schema
+            id=p.id,
+            node=prefix + p.node,
+            index=p.index,
+            payload=p.payload,
+            schema=p.schema,
+            ask=p.ask,
         )
         for p in inner_rs.pending
     ]

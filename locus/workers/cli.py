@@ -2,7 +2,7 @@
 
     locus worker app.graphs:triage [more.module:GRAPH ...] --store URL --concurrency 8
     locus threads list --status running|ready|failed|paused --store URL
-    locus threads show ID | history ID | retry ID
+    locus threads show ID | history ID | audit ID | retry ID
 
 ``--store`` defaults to ``LOCUS_STORE``. ``MODULE:GRAPH`` names a ``StateGraph`` (or a
 function of no arguments returning one) in an importable module: the operator's own
@@ -63,6 +63,7 @@ def add_commands(groups: Any) -> None:
     for name, handler, text in (
         ("show", _show, "a thread's latest state and its work"),
         ("history", _history, "a thread's checkpoints, newest first"),
+        ("audit", _audit, "a thread's audit trail (asked, answered, resumed, ...), checked"),
         ("retry", _retry, "make a failed thread's work ready again"),
     ):
         cmd = sub.add_parser(name, help=text)
@@ -321,6 +322,44 @@ def _history(args: argparse.Namespace, out: Output) -> int:
                 [list(r.values()) for r in rows],
             )
         return 0
+
+    return run_async(_with_store(args, run))
+
+
+def _audit(args: argparse.Namespace, out: Output) -> int:
+    from locus.inbox import Inbox
+
+    async def run(cp: Checkpointer) -> int:
+        inbox = Inbox(cp)
+        entries = await inbox.audit(args.thread_id)
+        if not entries and await cp.get(args.thread_id) is None:
+            raise ThreadNotFoundError(f"no stored thread {args.thread_id!r}")
+        check = await inbox.verify_audit(args.thread_id)
+        rows = [
+            {
+                "seq": e.seq,
+                "at": _when(e.at),
+                "kind": e.kind,
+                "node": e.node,
+                "interrupt_id": e.interrupt_id,
+                "actor": getattr(e.actor, "id", None),
+                "data": e.data,
+            }
+            for e in entries
+        ]
+        if out.json_mode:
+            out.json({"entries": rows, "verified": check.ok, "problems": check.problems})
+            return 0 if check.ok else 1
+        out.table(
+            ["seq", "at", "kind", "node", "interrupt", "actor", "data"],
+            [list(r.values()) for r in rows],
+        )
+        if check.ok:
+            out.line(out.style("hash chain verified", colour="green"))
+            return 0
+        for problem in check.problems:
+            out.error(problem)
+        return 1
 
     return run_async(_with_store(args, run))
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -68,6 +70,19 @@ def actions_of(actions: Path) -> list[tuple[str, str, int, float]]:
         what, thread, pid, at = line.split()
         rows.append((what, thread, int(pid), float(at)))
     return rows
+
+
+def cli_json(url: str, *args: str) -> Any:
+    """Run ``locus --json ARGS --store URL`` and return what it printed, parsed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "locus", "--json", *args, "--store", url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{HERE}{os.pathsep}{ROOT}"},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def stop(*procs: subprocess.Popen[str]) -> None:
