@@ -8,8 +8,9 @@ Run from the repository root:
 For each backend and number of worker processes (``locus worker bench_workers:graph``):
 
 * runs/s: complete runs per second, from the first submit to the last finish. A run is a
-  submit, a step, a pause, an answer (submitted by this process as soon as it sees the
-  pause in the inbox listing), the resumed step and the finish;
+  submit, a step, a pause, an answer (given by this process as soon as it sees the pause
+  in the inbox listing: ``Inbox.answer``, or ``--answer submit`` for a submitted
+  ``Command``), the resumed step and the finish;
 * answer->resume latency: from the answer's submit returning to the resumed node starting
   in a worker (median and p99; the worker records the start time in the thread's state),
   under the load above and with idle workers (40 answers one at a time);
@@ -41,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from locus.checkpoint import Checkpointer, connect  # noqa: E402
 from locus.core.command import Command  # noqa: E402
 from locus.core.interrupt import interrupt  # noqa: E402
+from locus.inbox import Actor, Inbox  # noqa: E402
 from locus.multiagent.graph import END, START, StateGraph  # noqa: E402
 from locus.workers import queue_for  # noqa: E402
 
@@ -144,7 +146,21 @@ async def started(cp: Checkpointer, url: str) -> None:
     await g.result(tid, timeout=60)
 
 
-async def throughput(kind: str, workers: int, runs: int, tmp: str) -> dict[str, float]:
+def answerer(cp: Checkpointer, g: StateGraph, how: str) -> Any:
+    """Answer one pending interrupt: through the inbox, or as a submitted Command."""
+    inbox = Inbox(cp)
+    actor = Actor("bench")
+
+    async def answer(pending: Any) -> None:
+        if how == "inbox":
+            await inbox.answer(pending.interrupt_id, "yes", actor=actor)
+        else:
+            await g.submit(Command(resume="yes"), thread_id=pending.thread_id)
+
+    return answer
+
+
+async def throughput(kind: str, workers: int, runs: int, tmp: str, how: str) -> dict[str, float]:
     url = store(kind, tmp)
     cp = connect(url)
     await cp.setup()
@@ -158,19 +174,20 @@ async def throughput(kind: str, workers: int, runs: int, tmp: str) -> dict[str, 
         answered: dict[str, float] = {}
         t0 = time.perf_counter()
         await asyncio.gather(*(g.submit({"ticket": t}, thread_id=t) for t in ids))
+        send = answerer(cp, g, how)
         while len(answered) < runs:
             page = await cp.list_pending(limit=500)
-            fresh = [p.thread_id for p in page.items if p.thread_id not in answered]
+            fresh = [p for p in page.items if p.thread_id not in answered]
             if not fresh:
                 await asyncio.sleep(0.002)
                 continue
 
-            async def answer(tid: str) -> None:
-                await g.submit(Command(resume="yes"), thread_id=tid)
-                answered[tid] = time.time()
+            async def answer(pending: Any) -> None:
+                await send(pending)
+                answered[pending.thread_id] = time.time()
 
-            await asyncio.gather(*(answer(t) for t in fresh))
-        while await queue.items(limit=1):  # noqa: ASYNC110 - polling the store is the point
+            await asyncio.gather(*(answer(p) for p in fresh))
+        while await queue.items(limit=1) or await cp.list_ready(limit=1):  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         elapsed = time.perf_counter() - t0
         latencies = []
@@ -178,7 +195,7 @@ async def throughput(kind: str, workers: int, runs: int, tmp: str) -> dict[str, 
             state = await g.get_state(tid)
             assert state.status == "done", (tid, state.status)
             latencies.append((state.values["resumed_at"] - answered[tid]) * 1e3)
-        idle = await idle_latencies(g, 40)
+        idle = await idle_latencies(cp, g, 40, send)
         return {
             "runs/s": runs / elapsed,
             "median ms": statistics.median(latencies),
@@ -200,7 +217,7 @@ def p99(values: list[float]) -> float:
     return ordered[max(0, int(len(ordered) * 0.99) - 1)]
 
 
-async def idle_latencies(g: StateGraph, count: int) -> list[float]:
+async def idle_latencies(cp: Checkpointer, g: StateGraph, count: int, send: Any) -> list[float]:
     """Answer paused threads one at a time, each reaching idle workers."""
     ids = [f"idle{i}" for i in range(count)]
     for tid in ids:
@@ -208,11 +225,15 @@ async def idle_latencies(g: StateGraph, count: int) -> list[float]:
     for tid in ids:
         await g.result(tid, timeout=60)
     found = []
+    pending = {p.thread_id: p for p in (await cp.list_pending(limit=500)).items}
     for tid in ids:
         await asyncio.sleep(0.02)
-        await g.submit(Command(resume="yes"), thread_id=tid)
+        await send(pending[tid])
         answered = time.time()
         state = await g.result(tid, timeout=60)
+        while state.status != "done":  # an inbox answer: no queued work to wait on
+            await asyncio.sleep(0.001)
+            state = await g.get_state(tid)
         found.append((state.values["resumed_at"] - answered) * 1e3)
     return found
 
@@ -259,12 +280,15 @@ async def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--backends", default="sqlite,postgres,redis")
     parser.add_argument("--no-takeover", action="store_true")
+    parser.add_argument(
+        "--answer", choices=["inbox", "submit"], default="inbox", help="how answers are given"
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.backends.split(","):
             for n in counts:
-                got = await throughput(kind, n, args.runs, tmp)
+                got = await throughput(kind, n, args.runs, tmp, args.answer)
                 print(
                     f"{kind:9} {n} workers: {got['runs/s']:7.1f} runs/s   answer->resume "
                     f"under load median {got['median ms']:6.1f} ms p99 {got['p99 ms']:6.1f} ms"
