@@ -9,8 +9,9 @@ What it does, each step a command you could run yourself in another terminal:
 2. starts a worker: ``locus worker desk:graph --store URL --concurrency 8``;
 3. waits for every ticket to finish or pause: refunds over $100 wait for a manager;
 4. lists them: ``locus threads list --status paused --store URL``;
-5. answers three of them from the command line (approves two, declines one), which the
-   worker picks up and finishes; the rest stay in the inbox;
+5. a manager answers three of them through the inbox (approves two, declines one): the
+   answers are stored with who gave them, the worker resumes those threads and finishes
+   them; the rest stay in the inbox (``locus threads audit T-003`` shows the trail);
 6. stops the worker with SIGTERM (it finishes what it holds first).
 
 Every reply is written to ``.locus/support_desk_outbox.txt`` once (``once()``), whichever
@@ -35,6 +36,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 from desk import build  # noqa: E402
 
 from locus.checkpoint import connect  # noqa: E402
+from locus.inbox import Actor, Inbox  # noqa: E402
 
 STATE = ROOT / ".locus"
 DEFAULT_STORE = f"sqlite:///{STATE / 'support_desk.db'}"
@@ -106,11 +108,12 @@ async def main() -> None:
         listed = json.loads(
             locus("--json", "threads", "list", "--status", "paused", "--store", store)
         )
-        from locus.core import Command
-
+        inbox = Inbox(cp)
+        manager = Actor("maria", frozenset({"manager"}))
         for row, answer in zip(listed[:3], ["yes", "yes", "no"], strict=True):
-            await graph.submit(Command(resume=answer), thread_id=row["thread_id"])
-            done = await graph.result(row["thread_id"], timeout=60)
+            [item] = (await graph.get_state(row["thread_id"])).interrupts
+            await inbox.answer(item.interrupt.id, answer, actor=manager)  # stored, not run
+            done = await graph.result(row["thread_id"], timeout=60)  # a worker resumes it
             print(f"   {row['thread_id']}: {answer} -> {done.values['sent']}")
     finally:
         print("6. stopping the worker (SIGTERM)")

@@ -118,6 +118,11 @@ async def _replace_carried_out(queue: WorkQueue, cp: Checkpointer, item: WorkIte
     return False
 
 
+async def _ready(cp: Checkpointer, thread_id: str) -> bool:
+    """Whether the inbox stored a complete answer a worker has yet to resume it with."""
+    return thread_id in await cp.ready_among([thread_id])
+
+
 async def result(
     graph: StateGraph,
     thread_id: str,
@@ -125,7 +130,8 @@ async def result(
     timeout: float | None = None,  # noqa: ASYNC109 - graph.result's documented argument
     poll: float = 0.02,
 ) -> ThreadState:
-    """Wait until the thread's queued work is carried out: it paused or finished.
+    """Wait until the thread's queued work (or an answer the inbox stored) is carried out:
+    it paused or finished.
 
     Returns:
         The thread's state (``status`` ``"paused"`` with its ``interrupts``, or ``"done"``).
@@ -157,7 +163,7 @@ async def result(
                 if await queue.get(thread_id) is None:
                     raise
             finished = state is not None and state.status in ("paused", "done")
-            if finished and await queue.get(thread_id) is None:
+            if finished and await queue.get(thread_id) is None and not await _ready(cp, thread_id):
                 assert state is not None
                 return state
         if deadline is not None and time.monotonic() >= deadline:
