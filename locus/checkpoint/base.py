@@ -14,11 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from locus.checkpoint.audit import AuditDraft, AuditRow
 from locus.checkpoint.codec import check_ids as _check_ids
 from locus.checkpoint.codec import encode_put, materialise, pending_item
 from locus.checkpoint.records import (
     CheckpointStatus,
     EncodedPut,
+    PendingItem,
     PendingPage,
     RawCheckpoint,
     RawPending,
@@ -196,6 +198,8 @@ class Checkpointer(ABC):
         pending: Sequence[Mapping[str, Any]],
         graph: str,
         release: bool = False,
+        audit: Sequence[AuditDraft] = (),
+        clear_ready: bool = False,
     ) -> int:
         """Write the thread's next checkpoint: the previous values updated with ``changes``.
 
@@ -218,6 +222,9 @@ class Checkpointer(ABC):
             graph: the graph's name.
             release: also drop the lease, in the same transaction (a worker that pauses
                 or finishes a thread hands it back with its last put).
+            audit: entries appended to the thread's audit trail in the same transaction.
+            clear_ready: drop the thread's ready mark in the same transaction (this put
+                consumes the answers stored for the pause it resumes).
 
         Returns:
             The new checkpoint's ``seq``.
@@ -233,7 +240,17 @@ class Checkpointer(ABC):
         """
         _check_ids(thread_id, owner)
         encoded = encode_put(
-            thread_id, changes, status, run, pending, graph, self.ttl_seconds, release, self.types
+            thread_id,
+            changes,
+            status,
+            run,
+            pending,
+            graph,
+            self.ttl_seconds,
+            release,
+            self.types,
+            audit,
+            clear_ready,
         )
         await self.setup()
         seq = await self._put(thread_id, owner, encoded)
@@ -304,6 +321,82 @@ class Checkpointer(ABC):
         items = [pending_item(row, self.types) for row in rows[:limit]]
         next_cursor = f"p{rows[limit - 1].position}" if len(rows) > limit else None
         return PendingPage(items=items, next_cursor=next_cursor)
+
+    async def find_pending(self, interrupt_id: str) -> PendingItem | None:
+        """The inbox row of the pending interrupt ``interrupt_id``, or ``None``.
+
+        Raises:
+            SchemaVersionError, CheckpointError: its payload cannot be loaded.
+        """
+        if not isinstance(interrupt_id, str) or not interrupt_id:
+            raise CheckpointUsageError(f"an interrupt id is a non-empty str, got {interrupt_id!r}")
+        await self.setup()
+        row = await self._find_pending(interrupt_id)
+        return None if row is None else pending_item(row, self.types)
+
+    # --- the audit trail and ready threads ----------------------------------------------
+
+    async def append_audit(
+        self,
+        thread_id: str,
+        rows: Sequence[AuditRow],
+        *,
+        checkpoint: int,
+        ready_graph: str | None = None,
+    ) -> bool:
+        """Append already chained ``rows`` if nothing changed since they were chained.
+
+        Atomic: the rows are written only if the thread's last audit entry is the one
+        they follow, its latest checkpoint is still ``checkpoint`` and no execution holds
+        its lease; with ``ready_graph`` the thread is also marked ready (a complete
+        answer waits) in the same transaction. ``locus.inbox`` builds on this.
+
+        Returns:
+            ``False`` (and nothing written) when another writer came first.
+        """
+        _check_ids(thread_id)
+        if not rows:
+            return True
+        await self.setup()
+        return await self._append_audit(thread_id, list(rows), checkpoint, ready_graph, time.time())
+
+    async def read_audit(self, thread_id: str) -> list[AuditRow]:
+        """The thread's audit rows in ``seq`` order, as stored (see ``locus.inbox``)."""
+        _check_ids(thread_id)
+        await self.setup()
+        return await self._read_audit(thread_id)
+
+    async def audit_feed(self, after: int = 0, limit: int = 100) -> list[AuditRow]:
+        """Audit rows of every thread with ``position > after``, in write order.
+
+        Raises:
+            CheckpointUsageError: ``limit`` not positive or ``after`` negative.
+        """
+        _check_count("limit", limit)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise CheckpointUsageError(f"after must be an int >= 0, got {after!r}")
+        await self.setup()
+        return await self._audit_feed(after, limit)
+
+    async def list_ready(self, graph: str | None = None, *, limit: int = 100) -> list[str]:
+        """Ids of threads with a complete stored answer not yet consumed, oldest first.
+
+        ``graph.execute(None, thread_id=...)`` resumes such a thread with the stored
+        answers; a worker lists them per graph.
+
+        Raises:
+            CheckpointUsageError: ``limit`` not positive.
+        """
+        _check_count("limit", limit)
+        await self.setup()
+        return await self._list_ready(graph, limit)
+
+    async def ready_among(self, thread_ids: Sequence[str]) -> set[str]:
+        """Which of ``thread_ids`` are ready (see ``list_ready``)."""
+        if not thread_ids:
+            return set()
+        await self.setup()
+        return await self._ready_among(list(dict.fromkeys(thread_ids)))
 
     # --- retention ---------------------------------------------------------------------
 
@@ -387,6 +480,33 @@ class Checkpointer(ABC):
     @abstractmethod
     async def _list_pending(self, limit: int, before: int | None) -> list[RawPending]:
         """Inbox rows with ``position < before`` (all if ``None``), highest position first."""
+
+    @abstractmethod
+    async def _find_pending(self, interrupt_id: str) -> RawPending | None: ...
+
+    @abstractmethod
+    async def _append_audit(
+        self,
+        thread_id: str,
+        rows: list[AuditRow],
+        checkpoint: int,
+        ready_graph: str | None,
+        now: float,
+    ) -> bool:
+        """Append if the head is ``rows[0].seq - 1``, the latest checkpoint ``checkpoint``
+        and the lease free; mark ready with ``ready_graph``. ``False`` on any mismatch."""
+
+    @abstractmethod
+    async def _read_audit(self, thread_id: str) -> list[AuditRow]: ...
+
+    @abstractmethod
+    async def _audit_feed(self, after: int, limit: int) -> list[AuditRow]: ...
+
+    @abstractmethod
+    async def _list_ready(self, graph: str | None, limit: int) -> list[str]: ...
+
+    @abstractmethod
+    async def _ready_among(self, thread_ids: list[str]) -> set[str]: ...
 
     @abstractmethod
     async def _delete_thread(self, thread_id: str) -> bool: ...

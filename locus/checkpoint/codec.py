@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from locus.checkpoint import serializer
+from locus.checkpoint.audit import AuditDraft
 from locus.checkpoint.records import (
     STATUSES,
     CheckpointStatus,
@@ -99,6 +100,8 @@ def encode_put(
     ttl_seconds: float | None,
     release: bool,
     types: TypeRegistry | None = None,
+    audit: Sequence[AuditDraft] = (),
+    clear_ready: bool = False,
 ) -> EncodedPut:
     """Check and serialize one put completely, so that a backend only writes bytes.
 
@@ -144,6 +147,11 @@ def encode_put(
             item["payload"], root=root, about=about, thread_id=thread_id, types=types
         )
         entry = {"id": interrupt_id, "node": node, "payload": tree}
+        ask = item.get("ask")
+        if ask is not None:
+            entry["ask"] = serializer.to_tree(
+                ask, root=f"pending[{i}]['ask']", about=about, thread_id=thread_id
+            )
         if schema is not None:
             entry[_SCHEMA] = serializer.to_tree(
                 schema, root=f"pending[{i}][{_SCHEMA!r}]", about=about, thread_id=thread_id
@@ -161,6 +169,8 @@ def encode_put(
     if status == "paused":
         for p in pending_trees:  # each dumps fine: the record holding them all did
             extra = {_SCHEMA: p[_SCHEMA]} if _SCHEMA in p else {}
+            if "ask" in p:
+                extra["ask"] = p["ask"]
             document = serializer.dump_document(p["payload"], **extra)
             inbox.append(EncodedPending(p["id"], p["node"], document))
     created_at = time.time()
@@ -174,6 +184,8 @@ def encode_put(
         write_id=uuid.uuid4().hex,
         expires_at=created_at + ttl_seconds if ttl_seconds and status == "done" else None,
         release=bool(release),
+        audit=tuple(audit),
+        clear_ready=clear_ready,
     )
 
 
@@ -271,6 +283,8 @@ def pending_item(row: RawPending, types: TypeRegistry | None = None) -> PendingI
         created_at=_utc(row.created_at),
         seq=row.seq,
         response_schema=document.get(_SCHEMA),
+        ask=document.get("ask"),
+        position=row.position,
     )
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from locus.checkpoint.audit import AuditRow, chain
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 
@@ -25,6 +26,26 @@ class _Checkpoint:
     graph: str
     record: bytes
     manifest: dict[str, int]
+
+
+@dataclass(slots=True)
+class _Audit:
+    """The audit trails, the feed's order and the ready marks (thread -> (graph, at))."""
+
+    threads: dict[str, list[AuditRow]] = field(default_factory=dict)
+    feed: list[AuditRow] = field(default_factory=list)
+    ready: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def append(self, thread_id: str, rows: list[AuditRow]) -> None:
+        trail = self.threads.setdefault(thread_id, [])
+        for row in rows:
+            stored = replace(row, position=len(self.feed) + 1)
+            trail.append(stored)
+            self.feed.append(stored)
+
+    def head(self, thread_id: str) -> tuple[int, str]:
+        trail = self.threads.get(thread_id)
+        return (trail[-1].seq, trail[-1].hash) if trail else (0, "")
 
 
 @dataclass(slots=True)
@@ -51,6 +72,7 @@ class MemoryCheckpointer(Checkpointer):
         self._threads: dict[str, _Thread] = {}
         self._inbox: dict[int, RawPending] = {}
         self._positions = itertools.count(1)
+        self._audit = _Audit()
 
     async def _setup(self) -> None:
         return None
@@ -114,6 +136,10 @@ class MemoryCheckpointer(Checkpointer):
         if put.release:
             thread.lease_owner, thread.lease_expires = None, 0.0
         self._clear_inbox(thread)
+        if put.clear_ready:
+            self._audit.ready.pop(thread_id, None)
+        if put.audit:
+            self._audit.append(thread_id, chain(thread_id, *self._audit.head(thread_id), put.audit))
         # Positions are handed out last-to-first so the first interrupt lists first.
         for item in reversed(put.pending):
             position = next(self._positions)
@@ -154,6 +180,47 @@ class MemoryCheckpointer(Checkpointer):
                 break
         return rows
 
+    async def _find_pending(self, interrupt_id: str) -> RawPending | None:
+        for row in self._inbox.values():
+            if row.interrupt_id == interrupt_id:
+                return row
+        return None
+
+    async def _append_audit(
+        self,
+        thread_id: str,
+        rows: list[AuditRow],
+        checkpoint: int,
+        ready_graph: str | None,
+        now: float,
+    ) -> bool:
+        thread = self._live(thread_id, now)
+        if thread is None or thread.latest_seq != checkpoint:
+            return False
+        if thread.lease_owner is not None and thread.lease_expires > now:
+            return False
+        if self._audit.head(thread_id)[0] != rows[0].seq - 1:
+            return False
+        self._audit.append(thread_id, rows)
+        if ready_graph is not None:
+            self._audit.ready.setdefault(thread_id, (ready_graph, now))
+        return True
+
+    async def _read_audit(self, thread_id: str) -> list[AuditRow]:
+        return list(self._audit.threads.get(thread_id, ()))
+
+    async def _audit_feed(self, after: int, limit: int) -> list[AuditRow]:
+        return self._audit.feed[after : after + limit]
+
+    async def _list_ready(self, graph: str | None, limit: int) -> list[str]:
+        found = sorted(
+            (at, tid) for tid, (g, at) in self._audit.ready.items() if graph in (None, g)
+        )
+        return [tid for _, tid in found[:limit]]
+
+    async def _ready_among(self, thread_ids: list[str]) -> set[str]:
+        return {tid for tid in thread_ids if tid in self._audit.ready}
+
     async def _delete_thread(self, thread_id: str) -> bool:
         return self._drop(thread_id)
 
@@ -181,6 +248,7 @@ class MemoryCheckpointer(Checkpointer):
         if thread is None:
             return False
         self._clear_inbox(thread)
+        self._audit.ready.pop(thread_id, None)
         return True
 
     def _clear_inbox(self, thread: _Thread) -> None:

@@ -26,10 +26,16 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
+from locus.checkpoint.audit import AuditRow, chain
 from locus.checkpoint.base import Checkpointer, lease_conflict
-from locus.checkpoint.postgres_sql import statements
+from locus.checkpoint.postgres_sql import MIGRATIONS, SCHEMA_VERSION, statements
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
-from locus.errors import CheckpointError, CheckpointUsageError, StoreUnavailableError
+from locus.errors import (
+    CheckpointError,
+    CheckpointUsageError,
+    SchemaVersionError,
+    StoreUnavailableError,
+)
 
 __all__ = ["PostgresCheckpointer"]
 
@@ -87,9 +93,7 @@ class PostgresCheckpointer(Checkpointer):
             async with conn.transaction():
                 # Serializes concurrent first-time setups; CREATE ... IF NOT EXISTS races.
                 await conn.execute("SELECT pg_advisory_xact_lock(7170420631)")
-                for statement in self._sql["schema"].split(";"):
-                    if statement.strip():
-                        await conn.execute(statement.encode(), prepare=False)
+                await self._migrate(conn)
         except psycopg.Error as exc:
             raise CheckpointError(f"PostgreSQL setup failed ({self.schema}): {exc}") from exc
         finally:
@@ -110,6 +114,40 @@ class PostgresCheckpointer(Checkpointer):
                 f"PostgreSQL at {self._where}: the connection pool could not open ({exc})"
             ) from exc
         self._pool = pool
+
+    async def _migrate(self, conn: Conn) -> None:
+        """Bring the schema to ``SCHEMA_VERSION`` (under the setup lock).
+
+        A schema written before versions were recorded has the version-1 tables and no
+        ``locus_schema`` row: version 0, for which step 1 changes nothing.
+
+        Raises:
+            SchemaVersionError: a newer release migrated this schema.
+        """
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'.encode())
+        await conn.execute(self._sql["version_table"].encode())
+        cur = await conn.execute(
+            f'SELECT max(version) FROM "{self.schema}".locus_schema'.encode()
+        )
+        row = await cur.fetchone()
+        current = int(row[0]) if row and row[0] is not None else 0
+        if current > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"the PostgreSQL schema {self.schema!r} has schema version {current}; this "
+                f"release of locus reads up to version {SCHEMA_VERSION}. Upgrade locus"
+            )
+        if current == SCHEMA_VERSION:
+            return
+        for version, name in MIGRATIONS:
+            if version > current:
+                for statement in self._sql[name].split(";"):
+                    if statement.strip():
+                        await conn.execute(statement.encode(), prepare=False)
+        await conn.execute(f'DELETE FROM "{self.schema}".locus_schema'.encode())
+        await conn.execute(
+            f'INSERT INTO "{self.schema}".locus_schema (version) VALUES (%s)'.encode(),
+            (SCHEMA_VERSION,),
+        )
 
     async def _connect_first(self) -> Conn:
         """One connection made directly, so a wrong DSN fails at once with the server's reason.
@@ -235,9 +273,25 @@ class PostgresCheckpointer(Checkpointer):
             return None if row is None else int(row[0])
 
         async def write(conn: Conn) -> int | None:
+            if put.audit or put.clear_ready:
+                return await write_with_audit(conn)
             row = await self._one(conn, "put", params)
             # No row: the lease is not held, or this very write was applied already.
             return int(row[0]) if row is not None else await written(conn)
+
+        async def write_with_audit(conn: Conn) -> int | None:
+            async with conn.transaction():
+                row = await self._one(conn, "put", params)
+                if row is None:
+                    seq = await written(conn)  # applied already: its entries were too
+                    return seq
+                if put.clear_ready:
+                    await conn.execute(self._sql["clear_ready"], (thread_id,), binary=True)
+                if put.audit:
+                    head = await self._one(conn, "head", (thread_id,))
+                    at = (0, "") if head is None else (int(head[0]), str(head[1]))
+                    await self._insert_audit(conn, thread_id, chain(thread_id, *at, put.audit))
+                return int(row[0])
 
         async def retry(conn: Conn) -> int | None:
             return await written(conn) or await write(conn)
@@ -274,6 +328,83 @@ class PostgresCheckpointer(Checkpointer):
             ]
 
         return await self._run("list pending interrupts", list_pending)
+
+    async def _find_pending(self, interrupt_id: str) -> RawPending | None:
+        async def find(conn: Conn) -> RawPending | None:
+            row = await self._one(conn, "find_pending", (interrupt_id,))
+            if row is None:
+                return None
+            pos, tid, graph, node, iid, payload, created_at, seq = row
+            return RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
+
+        return await self._run("find a pending interrupt", find)
+
+    # --- the audit trail -----------------------------------------------------------------
+
+    async def _insert_audit(self, conn: Conn, thread_id: str, rows: list[AuditRow]) -> None:
+        await conn.execute(
+            self._sql["insert_audit"],
+            {
+                "tid": thread_id,
+                "seqs": [r.seq for r in rows],
+                "bodies": [r.body for r in rows],
+                "prevs": [r.prev_hash for r in rows],
+                "hashes": [r.hash for r in rows],
+            },
+            binary=True,
+        )
+
+    async def _append_audit(
+        self,
+        thread_id: str,
+        rows: list[AuditRow],
+        checkpoint: int,
+        ready_graph: str | None,
+        now: float,
+    ) -> bool:
+        async def append(conn: Conn) -> bool:
+            async with conn.transaction():
+                found = await self._one(conn, "lock_thread", (thread_id,))
+                if found is None or found[0] != checkpoint or found[2]:
+                    return False
+                if found[1] is not None and found[1] <= now:
+                    return False
+                head = await self._one(conn, "head", (thread_id,))
+                if (0 if head is None else int(head[0])) != rows[0].seq - 1:
+                    return False
+                await self._insert_audit(conn, thread_id, rows)
+                if ready_graph is not None:
+                    await conn.execute(
+                        self._sql["mark_ready"], (thread_id, ready_graph, now), binary=True
+                    )
+                return True
+
+        return await self._run("append to the audit trail", append)
+
+    async def _read_audit(self, thread_id: str) -> list[AuditRow]:
+        async def read(conn: Conn) -> list[AuditRow]:
+            return [AuditRow(*row) for row in await self._all(conn, "read_audit", (thread_id,))]
+
+        return await self._run("read the audit trail", read)
+
+    async def _audit_feed(self, after: int, limit: int) -> list[AuditRow]:
+        async def feed(conn: Conn) -> list[AuditRow]:
+            return [AuditRow(*row) for row in await self._all(conn, "feed", (after, limit))]
+
+        return await self._run("read the audit feed", feed)
+
+    async def _list_ready(self, graph: str | None, limit: int) -> list[str]:
+        async def ready(conn: Conn) -> list[str]:
+            rows = await self._all(conn, "list_ready", {"graph": graph, "limit": limit})
+            return [row[0] for row in rows]
+
+        return await self._run("list ready threads", ready)
+
+    async def _ready_among(self, thread_ids: list[str]) -> set[str]:
+        async def among(conn: Conn) -> set[str]:
+            return {row[0] for row in await self._all(conn, "ready_among", (thread_ids,))}
+
+        return await self._run("read ready marks", among)
 
     # --- retention ---------------------------------------------------------------------
 

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-__all__ = ["statements"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "statements"]
 
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
 
@@ -59,6 +59,29 @@ CREATE TABLE IF NOT EXISTS {s}.locus_pending (
 );
 CREATE INDEX IF NOT EXISTS locus_pending_thread ON {s}.locus_pending (thread_id);
 """
+
+# Version 2: the audit trail (hash-chained per thread; ``position`` orders the feed), the
+# ready marks of threads whose stored answers wait, and finding an inbox row by id.
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS {s}.locus_audit (
+    position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    thread_id text NOT NULL,
+    seq integer NOT NULL,
+    body text NOT NULL,
+    prev_hash text NOT NULL,
+    hash text NOT NULL,
+    UNIQUE (thread_id, seq)
+);
+CREATE TABLE IF NOT EXISTS {s}.locus_ready (
+    thread_id text PRIMARY KEY,
+    graph text NOT NULL,
+    at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS locus_ready_graph ON {s}.locus_ready (graph, at);
+CREATE INDEX IF NOT EXISTS locus_pending_interrupt ON {s}.locus_pending (interrupt_id);
+"""
+
+_VERSION_TABLE = "CREATE TABLE IF NOT EXISTS {s}.locus_schema (version integer NOT NULL)"
 
 # The columns of a checkpoint ``c``, and the join that brings the documents of every
 # state key it refers to (``m.keys[i]`` names ``m.datas[i]``; both NULL for no keys).
@@ -174,6 +197,57 @@ SELECT position, thread_id, graph, node, interrupt_id, payload, created_at, seq
 FROM {s}.locus_pending WHERE position < %b ORDER BY position DESC LIMIT %b
 """
 
+_FIND_PENDING = """
+SELECT position, thread_id, graph, node, interrupt_id, payload, created_at, seq
+FROM {s}.locus_pending WHERE interrupt_id = %b ORDER BY position DESC LIMIT 1
+"""
+
+_LOCK_THREAD = f"""
+SELECT latest_seq, expires_at,
+       lease_owner IS NOT NULL AND lease_expires > {_NOW} AS leased
+FROM {{s}}.locus_threads WHERE thread_id = %b FOR UPDATE
+"""
+
+_HEAD = """
+SELECT seq, hash FROM {s}.locus_audit WHERE thread_id = %b ORDER BY seq DESC LIMIT 1
+"""
+
+# Positions are handed out in commit order: one audit writer at a time store-wide, held
+# only from this insert to its commit, so a feed reader never sees a later position
+# commit before an earlier one.
+_INSERT_AUDIT = """
+WITH l AS (SELECT pg_advisory_xact_lock(7170420632))
+INSERT INTO {s}.locus_audit (thread_id, seq, body, prev_hash, hash)
+SELECT %(tid)b, u.q, u.b, u.p, u.h FROM l,
+    unnest(%(seqs)b::integer[], %(bodies)b::text[], %(prevs)b::text[], %(hashes)b::text[])
+    WITH ORDINALITY AS u (q, b, p, h, o)
+ORDER BY u.o
+"""
+
+_MARK_READY = """
+INSERT INTO {s}.locus_ready (thread_id, graph, at) VALUES (%b, %b, %b)
+ON CONFLICT (thread_id) DO NOTHING
+"""
+
+_CLEAR_READY = "DELETE FROM {s}.locus_ready WHERE thread_id = %b"
+
+_READ_AUDIT = """
+SELECT thread_id, seq, body, prev_hash, hash, position FROM {s}.locus_audit
+WHERE thread_id = %b ORDER BY seq
+"""
+
+_FEED = """
+SELECT thread_id, seq, body, prev_hash, hash, position FROM {s}.locus_audit
+WHERE position > %b ORDER BY position LIMIT %b
+"""
+
+_LIST_READY = """
+SELECT thread_id FROM {s}.locus_ready WHERE %(graph)b::text IS NULL OR graph = %(graph)b
+ORDER BY at LIMIT %(limit)b
+"""
+
+_READY_AMONG = "SELECT thread_id FROM {s}.locus_ready WHERE thread_id = ANY(%b::text[])"
+
 _DELETE = """
 WITH t AS (
     DELETE FROM {s}.locus_threads WHERE thread_id = %(tid)b RETURNING thread_id
@@ -183,6 +257,8 @@ WITH t AS (
     DELETE FROM {s}.locus_blobs WHERE thread_id = %(tid)b
 ), p AS (
     DELETE FROM {s}.locus_pending WHERE thread_id = %(tid)b
+), r AS (
+    DELETE FROM {s}.locus_ready WHERE thread_id = %(tid)b
 )
 SELECT count(*) FROM t
 """
@@ -239,4 +315,21 @@ def statements(schema: str) -> dict[str, str]:
         "delete": _DELETE.format(s=quoted),
         "purge": _PURGE.format(s=quoted),
         "prune": _PRUNE.format(s=quoted),
+        "schema_v2": _SCHEMA_V2.format(s=quoted),
+        "version_table": _VERSION_TABLE.format(s=quoted),
+        "find_pending": _FIND_PENDING.format(s=quoted),
+        "lock_thread": _LOCK_THREAD.format(s=quoted),
+        "head": _HEAD.format(s=quoted),
+        "insert_audit": _INSERT_AUDIT.format(s=quoted),
+        "mark_ready": _MARK_READY.format(s=quoted),
+        "clear_ready": _CLEAR_READY.format(s=quoted),
+        "read_audit": _READ_AUDIT.format(s=quoted),
+        "feed": _FEED.format(s=quoted),
+        "list_ready": _LIST_READY.format(s=quoted),
+        "ready_among": _READY_AMONG.format(s=quoted),
     }
+
+
+#: ordered schema steps by name: a store at version n gets every later step, once, in order
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "schema"), (2, "schema_v2"))
+SCHEMA_VERSION = MIGRATIONS[-1][0]

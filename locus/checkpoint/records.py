@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
+from locus.checkpoint.audit import AuditDraft
+
 __all__ = [
     "STATUSES",
     "CheckpointStatus",
@@ -34,6 +36,7 @@ class PendingInterrupt(TypedDict):
     node: str
     payload: Any
     response_schema: NotRequired[dict[str, Any] | None]
+    ask: NotRequired[dict[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,9 @@ class PendingItem:
         response_schema: the JSON Schema an answer must match, to draw the answer form
             before anyone answers (a ``tool_approval`` has one); ``None`` when the
             interrupt declared none.
+        ask: the stored rules of ``interrupt(deadline=..., on_timeout=..., answerers=...)``
+            (see ``locus.inbox.rules``); ``None`` when it declared none.
+        position: the row's place in the store's inbox (higher is newer).
     """
 
     thread_id: str
@@ -89,6 +95,8 @@ class PendingItem:
     created_at: dt.datetime
     seq: int
     response_schema: dict[str, Any] | None = None
+    ask: dict[str, Any] | None = None
+    position: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +143,9 @@ class EncodedPut:
         expires_at: when the thread expires (a ``"done"`` put with a ``ttl_seconds``), in
             seconds since the epoch; ``None`` keeps it.
         release: drop the writer's lease in the same transaction.
+        audit: entries to append to the thread's audit trail in the same transaction
+            (chained by the backend after the thread's last entry).
+        clear_ready: drop the thread's ready mark (the put consumes the stored answers).
     """
 
     blobs: dict[str, bytes]
@@ -146,6 +157,8 @@ class EncodedPut:
     write_id: str
     expires_at: float | None
     release: bool
+    audit: tuple[AuditDraft, ...] = ()
+    clear_ready: bool = False
 
 
 @dataclass(slots=True)

@@ -25,10 +25,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
+from locus.checkpoint.audit import AuditRow, chain
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 from locus.checkpoint.sqlite_writer import WriteThread
-from locus.errors import CheckpointError, StoreUnavailableError
+from locus.errors import CheckpointError, SchemaVersionError, StoreUnavailableError
 
 __all__ = ["SQLiteCheckpointer"]
 
@@ -73,6 +74,70 @@ CREATE TABLE IF NOT EXISTS locus_pending (
 );
 CREATE INDEX IF NOT EXISTS locus_pending_thread ON locus_pending (thread_id);
 """
+
+# Version 2: the audit trail (hash-chained per thread, ``position`` orders the feed), the
+# ready marks of threads with a stored complete answer, and finding an inbox row by id.
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS locus_audit (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    thread_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    UNIQUE (thread_id, seq)
+);
+CREATE TABLE IF NOT EXISTS locus_ready (
+    thread_id TEXT PRIMARY KEY,
+    graph TEXT NOT NULL,
+    at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS locus_ready_graph ON locus_ready (graph, at);
+CREATE INDEX IF NOT EXISTS locus_pending_interrupt ON locus_pending (interrupt_id);
+"""
+
+#: ordered schema steps: a database at version n gets every later step, in order, once
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _SCHEMA), (2, _SCHEMA_V2))
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _migrate(con: sqlite3.Connection, path: str) -> None:
+    """Bring the database to ``SCHEMA_VERSION``, in one transaction, whoever gets there first.
+
+    A database written before versions were recorded (the first release) has the
+    version-1 tables and no ``locus_schema`` row: it counts as version 0, and step 1 is a
+    no-op for it (every statement is ``IF NOT EXISTS``).
+
+    Raises:
+        SchemaVersionError: the database was migrated by a newer release.
+    """
+    con.execute("CREATE TABLE IF NOT EXISTS locus_schema (version INTEGER NOT NULL)")
+    if _version(con) == SCHEMA_VERSION:
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        current = _version(con)
+        if current > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"the SQLite database {path!r} has schema version {current}; this release of "
+                f"locus reads up to version {SCHEMA_VERSION}. Upgrade locus to open it"
+            )
+        for version, script in MIGRATIONS:
+            if version > current:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+        con.execute("DELETE FROM locus_schema")
+        con.execute("INSERT INTO locus_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _version(con: sqlite3.Connection) -> int:
+    row = con.execute("SELECT max(version) FROM locus_schema").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _make_parent(path: str) -> None:
@@ -172,7 +237,11 @@ class SQLiteCheckpointer(Checkpointer):
                 f"cannot open the SQLite database {self.path!r}: {exc} (is it a directory, "
                 "or a file this process may not read and write?)"
             ) from exc
-        con.executescript(_SCHEMA)
+        try:
+            _migrate(con, self.path)
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def _read(self, con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -295,6 +364,10 @@ class SQLiteCheckpointer(Checkpointer):
                 (seq, put.expires_at, put.release, put.release, thread_id),
             )
             con.execute("DELETE FROM locus_pending WHERE thread_id = ?", (thread_id,))
+            if put.clear_ready:
+                con.execute("DELETE FROM locus_ready WHERE thread_id = ?", (thread_id,))
+            if put.audit:
+                _insert_audit(con, chain(thread_id, *_head(con, thread_id), put.audit))
             # Inserted last-to-first: positions grow, and the first interrupt lists first.
             con.executemany(
                 "INSERT INTO locus_pending "
@@ -343,6 +416,97 @@ class SQLiteCheckpointer(Checkpointer):
             return [RawPending(*row) for row in rows]
 
         return await self._call("list pending interrupts", list_pending)
+
+    async def _find_pending(self, interrupt_id: str) -> RawPending | None:
+        def find(con: sqlite3.Connection) -> RawPending | None:
+            row = con.execute(
+                "SELECT position, thread_id, graph, node, interrupt_id, payload, created_at, seq "
+                "FROM locus_pending WHERE interrupt_id = ? ORDER BY position DESC LIMIT 1",
+                (interrupt_id,),
+            ).fetchone()
+            return None if row is None else RawPending(*row)
+
+        return await self._call("find a pending interrupt", find)
+
+    # --- the audit trail -----------------------------------------------------------------
+
+    async def _append_audit(
+        self,
+        thread_id: str,
+        rows: list[AuditRow],
+        checkpoint: int,
+        ready_graph: str | None,
+        now: float,
+    ) -> bool:
+        def append(con: sqlite3.Connection) -> bool:
+            found = con.execute(
+                "SELECT latest_seq, expires_at, lease_owner, lease_expires "
+                "FROM locus_threads WHERE thread_id = ?",
+                (thread_id,),
+            ).fetchone()
+            if found is None or found[0] != checkpoint or _expired(found[1], now):
+                return False
+            if found[2] is not None and found[3] > now:
+                return False
+            if _head(con, thread_id)[0] != rows[0].seq - 1:
+                return False
+            _insert_audit(con, rows)
+            if ready_graph is not None:
+                con.execute(
+                    "INSERT OR IGNORE INTO locus_ready (thread_id, graph, at) VALUES (?, ?, ?)",
+                    (thread_id, ready_graph, now),
+                )
+            return True
+
+        return await self._write("append to the audit trail", True, append)
+
+    async def _read_audit(self, thread_id: str) -> list[AuditRow]:
+        def read(con: sqlite3.Connection) -> list[AuditRow]:
+            rows = con.execute(
+                "SELECT thread_id, seq, body, prev_hash, hash, position FROM locus_audit "
+                "WHERE thread_id = ? ORDER BY seq",
+                (thread_id,),
+            ).fetchall()
+            return [AuditRow(*row) for row in rows]
+
+        return await self._call("read the audit trail", read)
+
+    async def _audit_feed(self, after: int, limit: int) -> list[AuditRow]:
+        def feed(con: sqlite3.Connection) -> list[AuditRow]:
+            rows = con.execute(
+                "SELECT thread_id, seq, body, prev_hash, hash, position FROM locus_audit "
+                "WHERE position > ? ORDER BY position LIMIT ?",
+                (after, limit),
+            ).fetchall()
+            return [AuditRow(*row) for row in rows]
+
+        return await self._call("read the audit feed", feed)
+
+    async def _list_ready(self, graph: str | None, limit: int) -> list[str]:
+        def ready(con: sqlite3.Connection) -> list[str]:
+            if graph is None:
+                rows = con.execute(
+                    "SELECT thread_id FROM locus_ready ORDER BY at LIMIT ?", (limit,)
+                )
+            else:
+                rows = con.execute(
+                    "SELECT thread_id FROM locus_ready WHERE graph = ? ORDER BY at LIMIT ?",
+                    (graph, limit),
+                )
+            return [row[0] for row in rows]
+
+        return await self._call("list ready threads", ready)
+
+    async def _ready_among(self, thread_ids: list[str]) -> set[str]:
+        def among(con: sqlite3.Connection) -> set[str]:
+            rows = con.execute(
+                "SELECT thread_id FROM locus_ready WHERE thread_id IN "
+                "(SELECT value FROM json_each(?))",
+                (json.dumps(thread_ids),),
+            )
+            return {row[0] for row in rows}
+
+        return await self._call("read ready marks", among)
 
     # --- retention ---------------------------------------------------------------------
 
@@ -397,6 +561,21 @@ def _expired(expires_at: float | None, now: float) -> bool:
     return expires_at is not None and expires_at <= now
 
 
+def _head(con: sqlite3.Connection, thread_id: str) -> tuple[int, str]:
+    row = con.execute(
+        "SELECT seq, hash FROM locus_audit WHERE thread_id = ? ORDER BY seq DESC LIMIT 1",
+        (thread_id,),
+    ).fetchone()
+    return (0, "") if row is None else (int(row[0]), str(row[1]))
+
+
+def _insert_audit(con: sqlite3.Connection, rows: list[AuditRow]) -> None:
+    con.executemany(
+        "INSERT INTO locus_audit (thread_id, seq, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
+        [(r.thread_id, r.seq, r.body, r.prev_hash, r.hash) for r in rows],
+    )
+
+
 def _latest(con: sqlite3.Connection, thread_id: str, now: float) -> int:
     row = con.execute(
         "SELECT latest_seq, expires_at FROM locus_threads WHERE thread_id = ?", (thread_id,)
@@ -423,6 +602,7 @@ def _with_blobs(con: sqlite3.Connection, thread_id: str, row: Any) -> RawCheckpo
 
 def _delete(con: sqlite3.Connection, thread_id: str) -> bool:
     found = con.execute("DELETE FROM locus_threads WHERE thread_id = ?", (thread_id,)).rowcount
-    for table in ("locus_checkpoints", "locus_blobs", "locus_pending"):
+    # the audit trail is kept: it records what happened even after the thread is gone
+    for table in ("locus_checkpoints", "locus_blobs", "locus_pending", "locus_ready"):
         con.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
     return found > 0

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from locus.inbox.rules import Actor
 
 __all__ = ["NO_ANSWER", "Command"]
 
@@ -42,6 +45,8 @@ class Command:
       a field of its own so that a dict answer is never mistaken for an id map.
     * ``goto``: run these nodes (or ``END``) instead of the paused one, e.g. to reject a
       static breakpoint.
+    * ``actor``: who answers (``locus.inbox.Actor``); recorded in the thread's audit trail and
+      checked against the interrupt's ``answerers``.
 
     Returned from a node it routes the graph: ``update`` is the node's state update and
     ``goto`` names the next node(s), in addition to the node's outgoing edges.
@@ -51,6 +56,7 @@ class Command:
     resume: Any = NO_ANSWER
     resume_by_id: Mapping[str, Any] | None = None
     goto: str | Sequence[str] | None = None
+    actor: Actor | None = None
 
     @property
     def has_resume(self) -> bool:

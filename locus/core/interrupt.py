@@ -57,6 +57,12 @@ class PendingCall:
     index: int
     payload: Any
     response_schema: Any = None
+    ask: dict[str, Any] | None = None
+
+
+#: the stored answer that makes ``interrupt()`` raise ``InterruptExpiredError`` (written by
+#: ``Inbox.expire_due`` for ``on_timeout=Expire()``); a one-key dict so it stores as JSON.
+EXPIRED_ANSWER_KEY = "$locus_expired"
 
 
 class NodeInterrupt(BaseException):
@@ -116,21 +122,39 @@ def current_node_context(feature: str = "this function") -> NodeContext:
     return ctx
 
 
-def interrupt(payload: Any = None, *, response_schema: Any = None) -> Any:
+def interrupt(
+    payload: Any = None,
+    *,
+    response_schema: Any = None,
+    deadline: Any = None,
+    on_timeout: Any = None,
+    answerers: Any = None,
+) -> Any:
     """Pause the running node and return the human's answer once the graph is resumed.
+
+    The pause is also an item of ``locus.inbox.Inbox``: anyone allowed can answer it from
+    another process, without running the graph.
 
     Args:
         payload: what to show the human (a question, a draft, options). Returned to the
             caller as ``result.interrupt.interrupt.payload``.
         response_schema: optional pydantic model or type; the answer is validated against
             it on resume and returned as that type.
+        deadline: a ``timedelta`` from the pause, or an aware ``datetime``.
+        on_timeout: what ``Inbox.expire_due`` does once the deadline passes unanswered: a
+            value to resume with, ``Escalate(...)`` or ``Expire()``. ``None``: it stays
+            pending.
+        answerers: ``Answerers(roles=..., users=..., quorum=..., not_users=...)``: who may
+            answer; ``None`` admits anyone.
 
     Returns:
-        The answer given with ``Command(resume=...)`` for this call.
+        The answer given with ``Command(resume=...)`` or ``Inbox.answer`` for this call.
 
     Raises:
         InterruptOutsideNodeError: when called outside a running graph node.
         InvalidResumeValueError: (on resume) when the answer does not match the schema.
+        InterruptExpiredError: (on resume) the interrupt expired (``on_timeout=Expire()``).
+        ConfigurationError: a malformed deadline, answerers or on_timeout.
     """
     ctx = _CURRENT.get()
     if ctx is None:
@@ -139,9 +163,44 @@ def interrupt(payload: Any = None, *, response_schema: Any = None) -> Any:
     index = ctx.counter
     ctx.counter = index + 1
     if index in ctx.answers:
-        return _validated(ctx, index, ctx.answers[index], response_schema)
-    ctx.pending.append(PendingCall(index, payload, response_schema))
+        answer = ctx.answers[index]
+        if type(answer) is dict and EXPIRED_ANSWER_KEY in answer:
+            raise _expired(ctx, answer)
+        return _validated(ctx, index, answer, response_schema)
+    ask = None
+    if deadline is not None or on_timeout is not None or answerers is not None:
+        ask = _ask(deadline, on_timeout, answerers)
+    ctx.pending.append(PendingCall(index, payload, response_schema, ask))
     raise NodeInterrupt()
+
+
+def _ask(deadline: Any, on_timeout: Any, answerers: Any) -> dict[str, Any] | None:
+    import time
+
+    from locus.checkpoint import serializer
+    from locus.inbox.rules import ask_document
+
+    def to_tree(value: Any) -> Any:
+        return serializer.to_tree(value, root="interrupt(on_timeout=...)", thread_id="-")
+
+    return ask_document(
+        deadline=deadline,
+        on_timeout=on_timeout,
+        answerers=answerers,
+        now=time.time(),
+        to_tree=to_tree,
+    )
+
+
+def _expired(ctx: NodeContext, answer: dict[str, Any]) -> Exception:
+    from locus.errors import InterruptExpiredError
+
+    info = answer[EXPIRED_ANSWER_KEY]
+    return InterruptExpiredError(
+        f"interrupt {info.get('interrupt') if isinstance(info, dict) else '?'} of node "
+        f"{ctx.node!r} expired unanswered at its deadline (on_timeout=Expire()); catch "
+        "InterruptExpiredError in the node to carry on without an answer"
+    )
 
 
 def interrupt_many(payloads: Sequence[Any], *, response_schema: Any = None) -> list[Any]:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,8 @@ from locus.errors import (
     StateSerializationError,
     ThreadNotFoundError,
 )
-from locus.multiagent import leases
+from locus.checkpoint.audit import AuditDraft
+from locus.multiagent import answers, leases
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState
 from locus.multiagent.runtime import Execution
@@ -123,6 +125,7 @@ class _Saver:
     """The step hook that writes a checkpoint after every step and at every pause."""
 
     __slots__ = (
+        "audit",
         "checkpointer",
         "dirty",
         "graph",
@@ -130,6 +133,7 @@ class _Saver:
         "owner",
         "record",
         "released",
+        "resumed",
         "thread_id",
     )
 
@@ -148,6 +152,10 @@ class _Saver:
         self.dirty: set[str] = set()
         self.record: dict[str, Any] = {}
         self.released = False
+        # audit entries for the next put (a resume's answers and "resumed"), and whether
+        # this execution resumed a pause (its first put consumes the stored answers)
+        self.audit: list[AuditDraft] = []
+        self.resumed = False
         # the thread's latest checkpoint as (status, run, pending): where a step starts
         self.last: tuple[CheckpointStatus, Mapping[str, Any], list[Any]] | None = (
             None if stored is None else (stored.status, stored.run, list(stored.pending))
@@ -170,12 +178,24 @@ class _Saver:
         pending = (
             [
                 {"id": p.id, "node": p.node, "payload": p.payload, "response_schema": p.schema}
+                if p.ask is None
+                else {
+                    "id": p.id,
+                    "node": p.node,
+                    "payload": p.payload,
+                    "response_schema": p.schema,
+                    "ask": p.ask,
+                }
                 for p in rs.pending
             ]
             if rs.kind is not None
             else []
         )
+        audit, self.audit = self.audit, []
+        clear_ready = bool(audit) and self.resumed
         try:
+            if status != "running":
+                audit.extend(_closing_entries(status, rs, self.resumed))
             await self.checkpointer.put(
                 self.thread_id,
                 self.owner,
@@ -185,6 +205,8 @@ class _Saver:
                 pending=pending,
                 graph=self.graph,
                 release=final,
+                audit=audit,
+                clear_ready=clear_ready,
             )
         except StateSerializationError:
             await self._keep_journals(rs)
@@ -333,6 +355,12 @@ async def _dispatch(
         raise _not_paused(thread_id, stored, command)
     rs = RunState.from_marker(stored.run, thread_id=thread_id)
     if not answering:
+        stored_command = await answers.stored_answers(saver.checkpointer, thread_id, stored)
+        if stored_command is not None:
+            command, answering = stored_command, True
+    else:
+        await answers.check_direct(saver.checkpointer, thread_id, stored, rs, command)
+    if not answering:
         raise MissingResumeError(
             f"thread {thread_id!r} is paused at "
             + ", ".join(f"node {p.node!r} (interrupt {p.id})" for p in rs.pending)
@@ -350,7 +378,17 @@ async def _dispatch(
         saver.record[_ANSWERED] = [i for i in command.resume_by_id if i in pending_ids]
     elif command.resume is not NO_ANSWER:
         saver.record[_ANSWERED] = sorted(pending_ids)
+    saver.resumed = True
+    saver.audit = answers.resume_entries(rs, command, saver.owner, inputs is None)
     return await run.resume(values, rs, command)
+
+
+def _closing_entries(status: str, rs: RunState, resumed: bool) -> list[AuditDraft]:
+    if status == "paused":
+        return answers.asked_entries(rs)
+    if status == "done" and resumed:
+        return [AuditDraft(kind="finished", at=time.time(), data={"step": rs.step})]
+    return []
 
 
 def _same(values: dict[str, Any], key: str, value: Any) -> bool:

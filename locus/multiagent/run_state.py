@@ -52,6 +52,9 @@ class PendingInterrupt:
     index: int
     payload: Any
     schema: dict[str, Any] | None = None
+    #: who may answer, the deadline and what happens then (``locus.inbox.rules``); None
+    #: when ``interrupt()`` declared none
+    ask: dict[str, Any] | None = None
 
     def public(self) -> InterruptState:
         """The user-facing form: ``InterruptState(node_id, Interrupt(id, payload, ...))``."""
@@ -59,13 +62,16 @@ class PendingInterrupt:
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for the snapshot marker and checkpointers."""
-        return {
+        out = {
             "id": self.id,
             "node": self.node,
             "index": self.index,
             "payload": self.payload,
             "schema": self.schema,
         }
+        if self.ask is not None:
+            out["ask"] = self.ask
+        return out
 
 
 @dataclass(slots=True)
@@ -182,6 +188,7 @@ class RunState:
                         index=int(p["index"]),
                         payload=p["payload"],
                         schema=p.get("schema"),
+                        ask=p.get("ask"),
                     )
                     for p in marker["interrupts"]
                 ],

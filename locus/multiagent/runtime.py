@@ -398,6 +398,7 @@ class Execution:
                 index=call.index,
                 payload=call.payload,
                 schema=from_schema(call.response_schema) if from_schema else None,
+                ask=call.ask,
             )
             for call in calls
         ]

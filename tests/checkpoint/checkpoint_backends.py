@@ -56,6 +56,7 @@ def memory_backend() -> Backend:
         cp = MemoryCheckpointer(**kwargs)
         # Another "worker" on the same in-memory store shares its dicts.
         cp._threads, cp._inbox, cp._positions = shared._threads, shared._inbox, shared._positions
+        cp._audit = shared._audit
         return cp
 
     async def stored(cp: Checkpointer, thread_id: str) -> int:

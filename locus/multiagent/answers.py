@@ -1,0 +1,148 @@
+"""A stored thread's answers and audit entries, as a durable execution needs them.
+
+``stored_answers`` turns the complete answers the inbox stored for a pause into the
+``Command`` that resumes it; ``check_direct`` holds a direct ``Command(resume=...)`` to
+the interrupt's answerers; ``asked_entries`` and ``resume_entries`` are the audit entries
+written with the pause and with the resume's first checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from locus.checkpoint import serializer
+from locus.checkpoint.audit import AuditDraft
+from locus.core.command import NO_ANSWER, Command
+from locus.errors import AnswerNotAllowedError
+
+if TYPE_CHECKING:
+    from locus.checkpoint import Checkpointer, StoredCheckpoint
+    from locus.multiagent.run_state import RunState
+
+__all__ = ["asked_entries", "check_direct", "resume_entries", "stored_answers"]
+
+
+async def stored_answers(
+    checkpointer: Checkpointer, thread_id: str, stored: StoredCheckpoint
+) -> Command | None:
+    """The resume the inbox's complete answers for this pause make, or ``None``."""
+    from locus.inbox.state import answers_of, decode_value
+
+    found = answers_of(await checkpointer.read_audit(thread_id), stored.seq)
+    if not found:
+        return None
+    return Command(
+        resume_by_id={
+            iid: decode_value(
+                tree,
+                thread_id=thread_id,
+                types=checkpointer.types,
+                what=f"the stored answer to interrupt {iid!r}",
+            )
+            for iid, (tree, _) in found.items()
+        }
+    )
+
+
+async def check_direct(
+    checkpointer: Checkpointer,
+    thread_id: str,
+    stored: StoredCheckpoint,
+    rs: RunState,
+    command: Command,
+) -> None:
+    """Refuse a direct answer to an interrupt whose answerers do not admit its actor.
+
+    Raises:
+        AnswerNotAllowedError: the actor is missing, not allowed, or the interrupt needs
+            more than one answer (a quorum is gathered with ``Inbox.answer``).
+    """
+    guarded = [p for p in rs.pending if p.ask is not None and p.ask.get("answerers")]
+    if not guarded:
+        return
+    from locus.inbox.rules import Ask
+    from locus.inbox.state import item_states
+
+    ids = set(command.resume_by_id or ()) or {p.id for p in rs.pending}
+    states = item_states(await checkpointer.read_audit(thread_id), stored.seq)
+    for p in guarded:
+        if p.id not in ids:
+            continue
+        ask = Ask.load(p.ask)
+        state = states.get(p.id)
+        for at, step in state.escalations if state else ():
+            ask = ask.escalated(step, at)
+        if ask.answerers is None:
+            continue
+        where = f"interrupt {p.id!r} of thread {thread_id!r} (node {p.node!r})"
+        why = ask.answerers.why_not(command.actor)
+        if why is None and ask.answerers.quorum > 1:
+            why = (
+                f"it needs {ask.answerers.quorum} distinct answers; gather them with "
+                "Inbox.answer"
+            )
+        if why is not None:
+            raise AnswerNotAllowedError(f"{where} may not be answered: {why}")
+
+
+def asked_entries(rs: RunState) -> list[AuditDraft]:
+    """One ``asked`` entry per pending interrupt of a pause."""
+    from locus.inbox.state import payload_digest
+
+    now = time.time()
+    return [
+        AuditDraft(
+            kind="asked",
+            at=now,
+            interrupt_id=p.id,
+            node=p.node,
+            data={
+                "digest": payload_digest(
+                    serializer.to_tree(p.payload, root="payload", thread_id="-")
+                ),
+                "ask": p.ask,
+                "pause": rs.kind,
+            },
+        )
+        for p in rs.pending
+    ]
+
+
+def resume_entries(
+    rs: RunState, command: Command, execution: str, from_store: bool
+) -> list[AuditDraft]:
+    """``answered`` entries for a direct resume's answers, then ``resumed``."""
+    now = time.time()
+    actor = None if command.actor is None else command.actor.to_json()
+    answered: dict[str, Any] = {}
+    if command.resume_by_id:
+        answered = dict(command.resume_by_id)
+    elif command.resume is not NO_ANSWER and rs.pending:
+        answered = {rs.pending[0].id: command.resume}
+    nodes = {p.id: p.node for p in rs.pending}
+    drafts: list[AuditDraft] = []
+    if not from_store:
+        for iid, value in answered.items():
+            drafts.append(
+                AuditDraft(
+                    kind="answered",
+                    at=now,
+                    interrupt_id=iid,
+                    node=nodes.get(iid),
+                    actor=actor,
+                    data={
+                        "value": serializer.to_tree(value, root="answer", thread_id="-"),
+                        "direct": True,
+                    },
+                )
+            )
+    drafts.append(
+        AuditDraft(
+            kind="resumed",
+            at=now,
+            actor=actor,
+            data={"answered": sorted(answered), "execution": execution, "stored": from_store},
+        )
+    )
+    return drafts
