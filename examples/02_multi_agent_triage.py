@@ -2,7 +2,8 @@
 
 A triage agent classifies each customer request; a specialist agent drafts the answer,
 using tools; a person approves every draft before it is sent. Two kinds of escalation:
-the graph asks a person when triage is not sure of the category, and the technical
+``classify`` asks a person when triage is not confident of the category (it asks the model
+for a label, a confidence and a reason as typed output), and the technical
 specialist has a tool, ``ask_human``, that pauses the whole workflow mid-agent until a
 person answers its question (the human as a tool).
 
@@ -32,7 +33,7 @@ import json
 import re
 from typing import Any
 
-from locus.agent import Agent, AgentConfig
+from locus.agent import Agent, AgentConfig, classify
 from locus.console import render
 from locus.core import Command, interrupt
 from locus.core.events import TerminateEvent
@@ -72,10 +73,7 @@ async def ask_human(question: str) -> str:
     return str(interrupt({"type": "question", "question": question}))
 
 
-TRIAGE_PROMPT = (
-    "You are a support triage agent. Answer with exactly one word: refund, billing, "
-    "technical, or unsure."
-)
+TRIAGE_PROMPT = "You are a support triage agent. Classify customer requests by what they need."
 SPECIALIST_PROMPTS = {
     "refund": "You are a refund specialist. Look the order up, then draft a two-sentence reply.",
     "billing": "You are a billing specialist. Draft a two-sentence reply about the charge.",
@@ -92,14 +90,17 @@ def support_desk(messages: tuple[Message, ...], info: MockInfo) -> str | list[To
     request = next(m.content for m in reversed(messages) if m.role == "user")
     results = [m.content for m in messages if m.role == "tool"]
     if system.startswith("You are a support triage agent"):
+        # classify() asks for JSON: a label, a confidence in [0, 1] and a reason.
+        text = request.rsplit("Text:\n", 1)[-1].lower()
         for category, words in {
             "refund": ("refund", "money back", "never arrived"),
             "billing": ("invoice", "charged", "bill"),
             "technical": ("crash", "error", "login"),
         }.items():
-            if any(word in request.lower() for word in words):
-                return category
-        return "unsure"
+            if any(word in text for word in words):
+                guess = {"label": category, "confidence": 0.9, "reason": "keywords match"}
+                return json.dumps(guess)
+        return json.dumps({"label": "billing", "confidence": 0.3, "reason": "no clear sign"})
     order = re.search(r"#(\d+)", request)
     if "lookup_order" in info.tool_names and order and not results:
         return [ToolCall(id="lookup-1", name="lookup_order", arguments={"order_id": int(order[1])})]
@@ -194,18 +195,17 @@ async def final_text(agent: Agent, prompt: str) -> str:
 
 
 async def triage(state: dict[str, Any]) -> dict[str, Any]:
-    answer = await final_text(TRIAGE, f"Customer request: {state['request']}")
-    category = (answer.lower().split() or ["unsure"])[0].strip(".")
-    if category not in CATEGORIES:
-        # The graph pauses here until a person picks the category.
-        category = interrupt(
-            {
-                "type": "escalation",
-                "question": f"Triage is unsure. Category for: {state['request']!r}?",
-                "options": [*CATEGORIES, "drop"],
-            }
-        )
-    return {"category": category}
+    # Below 70% confidence the graph pauses here until a person picks the category; on
+    # resume the model's answer is replayed from the node's journal, not asked again.
+    decided = await classify(
+        TRIAGE,
+        state["request"],
+        labels=CATEGORIES,
+        min_confidence=0.7,
+        question=f"Triage is unsure. Category for: {state['request']!r}?",
+        options=[*CATEGORIES, "drop"],
+    )
+    return {"category": decided.label}
 
 
 def specialist_node(category: str) -> Any:
@@ -281,9 +281,9 @@ async def section_5() -> None:
     print("== 5. Unclear ticket")
     paused = await support_graph().execute({"request": "Something feels off with my account."})
     assert paused.interrupt is not None
-    print(
-        "paused at:", paused.interrupt.node_id, "-", paused.interrupt.interrupt.payload["question"]
-    )
+    payload = paused.interrupt.interrupt.payload
+    print("paused at:", paused.interrupt.node_id, "-", payload["question"])
+    print(f"model guessed {payload['guess']} ({payload['confidence']:.0%}): {payload['reason']}")
     at_approval = await resume(paused, "billing")
     assert at_approval.interrupt is not None
     print("human: billing -> draft:", at_approval.interrupt.interrupt.payload["draft"])

@@ -23,6 +23,7 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   ├── MissingResumeError          a pending interrupt() got no answer
     │   ├── ResumeTargetError           the pause names a node this graph does not have
     │   ├── InvalidResumeValueError     an answer that fails the interrupt's response schema
+    │   ├── InvalidAgentStateError      a saved agent run state is malformed or another agent's
     │   ├── ThreadNotFoundError         no stored thread with that id
     │   ├── GraphMismatchError          the thread was stored by a graph of another name
     │   ├── AnswerNotAllowedError       the actor is not among the interrupt's answerers
@@ -39,6 +40,8 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   └── ReplayMismatchError         a resumed node asked for other calls than it recorded
     ├── AgentError                      an agent run could not proceed
     │   ├── ToolArgumentsError          a tool got arguments that fail its schema
+    │   ├── OutputValidationError       the final answer failed output_type after the retries
+    │   ├── MCPError                    an MCP server could not be started, reached or called
     │   └── MockScriptError             a scripted mock called past its script or left steps
     ├── ModelProviderError              a provider call failed (status code and message kept)
     │   ├── ProviderAuthenticationError 401/403, bad or expired credentials
@@ -73,16 +76,19 @@ __all__ = [
     "GraphRuntimeError",
     "InterruptExpiredError",
     "InterruptOutsideNodeError",
+    "InvalidAgentStateError",
     "InvalidInputError",
     "InvalidNodeOutputError",
     "InvalidResumeValueError",
     "LocusError",
+    "MCPError",
     "MissingDependencyError",
     "MissingResumeError",
     "MockScriptError",
     "ModelProviderError",
     "NodeExecutionError",
     "NothingToResumeError",
+    "OutputValidationError",
     "ProviderAuthenticationError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
@@ -182,6 +188,11 @@ class InvalidResumeValueError(ResumeError, ValueError):
     """An answer does not match the interrupt's ``response_schema``; the pause stays pending."""
 
 
+class InvalidAgentStateError(ResumeError):
+    """A saved agent run state (``AgentRunState``) is malformed, lists calls its last turn
+    did not ask for, or is resumed with another agent than the one that paused."""
+
+
 class ThreadNotFoundError(ResumeError, LookupError):
     """No stored thread has this id."""
 
@@ -270,6 +281,39 @@ class ToolArgumentsError(AgentError, ValueError):
     Inside an agent run this never propagates: the agent reports it to the model as a tool
     error so that the model can retry with corrected arguments.
     """
+
+
+class OutputValidationError(AgentError, ValueError):
+    """The model's final answer did not match the agent's ``output_type``, even after being
+    told the error ``output_retries`` times.
+
+    Attributes:
+        agent_id: the agent whose answer failed.
+        field: the first field at fault (``"(output)"`` for the answer as a whole).
+        problems: every problem found in the last answer.
+        text: the last answer as the model gave it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent_id: str = "",
+        field: str = "",
+        problems: tuple[str, ...] = (),
+        text: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.agent_id = agent_id
+        self.field = field
+        self.problems = problems
+        self.text = text
+
+
+class MCPError(AgentError):
+    """An MCP server could not be started, reached or listed, or a call to one of its tools
+    failed. Raised from the run when connecting fails; a failed tool call is reported to
+    the model as that tool's error instead."""
 
 
 class MockScriptError(AgentError):

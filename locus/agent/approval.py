@@ -12,6 +12,10 @@ answered with one of:
 * ``{"approved": true, "arguments": {...}}``: run it with edited arguments;
 * ``False`` / ``"reject"`` / ``{"approved": false, "message": "..."}``: do not run it; the
   model sees the message (or a default one) as the tool's result.
+
+Outside a graph node the run stops instead, with the same calls in
+``AgentResult.pending_approvals`` and a resumable ``AgentResult.state``; the same answers
+go to ``agent.resume(state, approvals={call_id: answer})`` (see ``locus.agent.pause``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from locus.agent.output import output_schema
 from locus.errors import ConfigurationError, ToolDefinitionError
+from locus.mcp.server import MCPServer
 from locus.models.base import Model
 from locus.tools import Tool, as_tool
 
@@ -30,6 +32,14 @@ class AgentConfig(BaseModel):
         model_settings: provider-specific settings sent as ``ModelSettings.extra``.
         journal: inside a graph node, record model calls and tool results so that a node
             re-run on resume replays them instead of calling the model or tools again.
+        output_type: when set, the final answer must be JSON of this type (a pydantic
+            model, dataclass, ``TypedDict``, ``Literal``, ``Enum`` or plain type); the
+            provider is asked for it as structured output and ``AgentResult.output`` holds
+            the validated value (see ``locus.agent.output``).
+        output_retries: how many more times the model is asked, with the validation error,
+            when its final answer does not match ``output_type``.
+        mcp_servers: ``locus.mcp.MCPServer``s whose tools the agent may use; each run
+            connects to them at its start and closes the connections at its end.
     """
 
     # protected_namespaces=(): "model" and "model_settings" are our fields, not pydantic's.
@@ -49,6 +59,9 @@ class AgentConfig(BaseModel):
     parallel_tool_calls: bool = True
     model_settings: dict[str, Any] = Field(default_factory=dict)
     journal: bool = True
+    output_type: Any = None
+    output_retries: int = Field(1, ge=0, strict=True)
+    mcp_servers: tuple[MCPServer, ...] = ()
 
     def __init__(self, **data: Any) -> None:
         """Validate the settings.
@@ -79,6 +92,30 @@ class AgentConfig(BaseModel):
         if isinstance(value, str) and not value.strip():
             raise ValueError("a model string cannot be empty; use e.g. 'mock' or 'openai:gpt-4.1'")
         return value
+
+    @field_validator("output_type")
+    @classmethod
+    def _output_has_schema(cls, value: Any) -> Any:
+        if value is not None:
+            try:
+                output_schema(value)
+            except TypeError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("mcp_servers", mode="before")
+    @classmethod
+    def _servers(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, MCPServer) or not isinstance(value, list | tuple):
+            raise ValueError("mcp_servers must be a list of MCPServer.stdio(...)/http(...)")
+        for item in value:
+            if not isinstance(item, MCPServer):
+                raise ValueError(
+                    f"mcp_servers items must be MCPServer (from locus.mcp), got {item!r:.60}"
+                )
+        return tuple(value)
 
     @field_validator("tools", mode="before")
     @classmethod

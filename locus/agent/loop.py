@@ -26,6 +26,8 @@ from locus.agent.approval import (
     approval_payload,
 )
 from locus.agent.call_ids import CallIds
+from locus.agent.output import InvalidOutput, OutputSchema
+from locus.agent.pause import AgentRunState, PendingApproval
 from locus.core.events import (
     AgentEvent,
     ModelRequestEvent,
@@ -39,7 +41,8 @@ from locus.core.events import (
 from locus.core.interrupt import _CURRENT, interrupt_many
 from locus.core.journal import fingerprint, fingerprint_bytes, journal_counter, lookup, record
 from locus.core.messages import Message, ToolCall, Usage
-from locus.errors import AgentError, ToolArgumentsError, UserError
+from locus.errors import AgentError, OutputValidationError, ToolArgumentsError, UserError
+from locus.mcp.connection import MCPToolset, open_toolset
 from locus.models.base import (
     Model,
     ModelRequest,
@@ -63,6 +66,9 @@ class ToolOutcome:
 
     content: str
     is_error: bool = False
+
+
+_NO_OUTPUT: dict[int, set[str]] = {1: {"output"}}
 
 
 async def call_model(
@@ -89,7 +95,10 @@ async def call_model(
             return
         n = journal_counter(ctx, "model")
         key = f"model:{n}"
-        print_ = fingerprint_bytes(pydantic_core.to_json([model.name, request]))
+        # Without an output schema the request prints as it did before ``output`` existed,
+        # so journals recorded by earlier releases still replay.
+        exclude = _NO_OUTPUT if request.output is None else None
+        print_ = fingerprint_bytes(pydantic_core.to_json([model.name, request], exclude=exclude))
         last = request.messages[-1].content[:60] if request.messages else ""
         about = f"model call #{n} to {model.name} (last message {last!r})"
         entry = lookup(ctx, key, print_, about)
@@ -195,17 +204,48 @@ class AgentRun:
     """The state of one run of an agent: its conversation, usage and iteration count.
 
     Iterate ``events()`` once. ``messages`` then holds the whole conversation (for a next
-    turn's ``history``), and ``terminate`` the run's last event.
+    turn's ``history``), ``terminate`` the run's last event and ``output`` the validated
+    final answer when the agent has an ``output_type``. A run outside a graph node that
+    stopped for approvals holds them in ``pending`` and its resumable ``state``.
     """
 
-    __slots__ = ("agent", "iteration", "messages", "terminate", "usage")
+    __slots__ = (
+        "_resumed",
+        "agent",
+        "iteration",
+        "messages",
+        "output",
+        "pending",
+        "retries",
+        "state",
+        "terminate",
+        "usage",
+    )
 
     def __init__(self, agent: Agent, messages: list[Message]) -> None:
         self.agent = agent
         self.messages = messages
         self.usage = Usage()
         self.iteration = 0
+        self.retries = 0  # typed-output retries used; they do not use up max_iterations
         self.terminate: TerminateEvent | None = None
+        self.output: Any = None
+        self.pending: tuple[PendingApproval, ...] = ()
+        self.state: AgentRunState | None = None
+        self._resumed: list[ToolApproval | None] | None = None
+
+    @classmethod
+    def resumed(
+        cls, agent: Agent, state: AgentRunState, decided: Mapping[str, ToolApproval]
+    ) -> AgentRun:
+        """A run that continues ``state`` by running its last turn's tools with the
+        decisions given (by call id; calls that needed none run as asked)."""
+        run = cls(agent, list(state.messages))
+        run.usage = state.usage
+        run.iteration = state.iterations
+        run.retries = state.output_retries_used
+        run._resumed = [decided.get(call.id) for call in state.turn]
+        return run
 
     def events(self) -> AsyncGenerator[AgentEvent, None]:
         """Run the loop, yielding each event; ``TerminateEvent`` is always the last.
@@ -235,14 +275,30 @@ class AgentRun:
         tool_names = tuple(tools)
         settings: ModelSettings = agent.model_settings
         journal = config.journal
+        output = agent.output_schema
         last_text: str | None = None
+        mcp: MCPToolset | None = None
         call_ids: CallIds | None = None  # built at the first tool call: text-only runs skip it
+        # Outside a graph node there is nothing to pause: approvals stop the run instead.
+        standalone = _CURRENT.get() is None
+        parallel = config.parallel_tool_calls
         try:
-            while self.iteration < config.max_iterations:
+            if config.mcp_servers:
+                mcp = await open_toolset(agent_id, config.mcp_servers, tools)
+                tools, specs, tool_names = mcp.tools, mcp.specs, tuple(mcp.tools)
+            if self._resumed is not None:
+                turn = self.messages[-1].tool_calls
+                resumed, self._resumed = self._resumed, None
+                async for event in self._tool_turn(tools, turn, resumed, parallel, journal):
+                    yield event
+            while self.iteration < config.max_iterations + self.retries:
                 self.iteration += 1
                 iteration = self.iteration
                 request = ModelRequest(
-                    messages=tuple(self.messages), tools=specs, settings=settings
+                    messages=tuple(self.messages),
+                    tools=specs,
+                    settings=settings,
+                    output=output.spec if output is not None else None,
                 )
                 yield ModelRequestEvent(
                     agent_id=agent_id,
@@ -284,34 +340,82 @@ class AgentRun:
                 if not calls:
                     if response.refusal is not None:
                         yield self._finish(last_text, "refusal", refusal=response.refusal)
-                    else:
+                        return
+                    if output is None:
                         yield self._finish(last_text, "complete")
+                        return
+                    try:
+                        self.output = output.parse(message.content)
+                    except InvalidOutput as exc:
+                        if self.retries >= config.output_retries:
+                            raise _output_error(agent_id, output, exc, self.retries) from None
+                        self.retries += 1
+                        self.messages.append(Message.user(output.retry_prompt(exc.problem)))
+                        continue
+                    yield self._finish(last_text, "complete")
                     return
                 for call in calls:
                     yield ToolCallEvent(agent_id=agent_id, iteration=iteration, tool_call=call)
-                outcomes = await self._run_tools(tools, calls, config.parallel_tool_calls, journal)
-                for call, outcome in zip(calls, outcomes, strict=True):
-                    self.messages.append(
-                        Message(
-                            role="tool",
-                            content=outcome.content,
-                            tool_calls=(),
-                            tool_call_id=call.id,
-                            name=call.name,
-                        )
-                    )
-                    yield ToolResultEvent(
-                        agent_id=agent_id,
-                        iteration=iteration,
-                        tool_call_id=call.id,
-                        tool_name=call.name,
-                        content=outcome.content,
-                        is_error=outcome.is_error,
-                    )
+                decided: list[ToolApproval | None] | None = None  # None: ask inside the graph
+                if standalone:
+                    asking = _asking(tools, calls)
+                    if asking:
+                        yield self._pause([calls[p] for p in asking])
+                        return
+                    decided = [None] * len(calls)
+                async for event in self._tool_turn(tools, calls, decided, parallel, journal):
+                    yield event
         except Exception as exc:
             yield self._finish(None, "error", f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            if mcp is not None:
+                await mcp.aclose()
         yield self._finish(last_text, "max_iterations")
+
+    async def _tool_turn(
+        self,
+        tools: Mapping[str, Tool],
+        calls: Sequence[ToolCall],
+        decided: list[ToolApproval | None] | None,
+        parallel: bool,
+        journal: bool,
+    ) -> AsyncGenerator[AgentEvent, None]:
+        """Run one turn's tools and add their results to the conversation."""
+        outcomes = await self._run_tools(tools, calls, parallel, journal, decided)
+        agent_id = self.agent.config.agent_id
+        for call, outcome in zip(calls, outcomes, strict=True):
+            self.messages.append(
+                Message(
+                    role="tool",
+                    content=outcome.content,
+                    tool_calls=(),
+                    tool_call_id=call.id,
+                    name=call.name,
+                )
+            )
+            yield ToolResultEvent(
+                agent_id=agent_id,
+                iteration=self.iteration,
+                tool_call_id=call.id,
+                tool_name=call.name,
+                content=outcome.content,
+                is_error=outcome.is_error,
+            )
+
+    def _pause(self, asking: Sequence[ToolCall]) -> TerminateEvent:
+        """Stop a standalone run for approvals: what is pending, and the state to resume."""
+        agent_id = self.agent.config.agent_id
+        self.pending = tuple(PendingApproval.of(agent_id, call) for call in asking)
+        self.state = AgentRunState(
+            agent_id=agent_id,
+            messages=tuple(self.messages),
+            usage=self.usage,
+            iterations=self.iteration,
+            output_retries_used=self.retries,
+            pending=self.pending,
+        )
+        return self._finish(None, "paused")
 
     def _finish(
         self,
@@ -329,6 +433,9 @@ class AgentRun:
             iterations=self.iteration,
             error=error,
             refusal=refusal,
+            output=self.output,
+            pending_approvals=self.pending,
+            state=self.state,
         )
         return self.terminate
 
@@ -338,6 +445,7 @@ class AgentRun:
         calls: Sequence[ToolCall],
         parallel: bool,
         journal: bool,
+        decided: list[ToolApproval | None] | None = None,
     ) -> list[ToolOutcome]:
         ctx = _CURRENT.get() if journal else None
         # journal keys are taken in call order before anything runs: deterministic on replay
@@ -346,7 +454,7 @@ class AgentRun:
             if ctx is not None
             else [None] * len(calls)
         )
-        decisions = self._approvals(tools, calls)
+        decisions = decided if decided is not None else self._approvals(tools, calls)
         # Decisions and outcomes follow each call's position in the turn, never its id.
         runs: list[tuple[ToolCall, str | None]] = []
         ran: list[int] = []
@@ -374,11 +482,7 @@ class AgentRun:
         Each asked call has its own interrupt (and interrupt id), and its answer is matched
         to it by position, so two calls can never share a decision.
         """
-        asking = [
-            position
-            for position, c in enumerate(calls)
-            if (t := tools.get(c.name)) and t.needs_approval(c.arguments)
-        ]
+        asking = _asking(tools, calls)
         decisions: list[ToolApproval | None] = [None] * len(calls)
         if not asking:
             return decisions
@@ -390,6 +494,32 @@ class AgentRun:
         for position, answer in zip(asking, answers, strict=True):
             decisions[position] = ToolApproval.of(answer)
         return decisions
+
+
+def _asking(tools: Mapping[str, Tool], calls: Sequence[ToolCall]) -> list[int]:
+    """The positions of the calls that need a person's approval."""
+    return [
+        position
+        for position, c in enumerate(calls)
+        if (t := tools.get(c.name)) and t.needs_approval(c.arguments)
+    ]
+
+
+def _output_error(
+    agent_id: str, output: OutputSchema, exc: InvalidOutput, retries: int
+) -> OutputValidationError:
+    problem = exc.problem
+    attempts = retries + 1
+    return OutputValidationError(
+        f"agent {agent_id!r}: the model's answer does not match output_type "
+        f"{output.spec.name!r} at field {problem.field!r} after {attempts} "
+        f"attempt{'s' if attempts > 1 else ''} ({problem.summary()}); raise output_retries, "
+        "make the instructions clearer, or loosen the type",
+        agent_id=agent_id,
+        field=problem.field,
+        problems=problem.problems,
+        text=exc.text,
+    )
 
 
 async def _run_calls(

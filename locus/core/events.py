@@ -95,7 +95,7 @@ class CustomEvent(Event):
 # ToolResultEvent; the run ends with exactly one TerminateEvent. ``iteration`` counts model
 # calls from 1.
 
-StopReason = Literal["complete", "refusal", "max_iterations", "error"]
+StopReason = Literal["complete", "refusal", "max_iterations", "error", "paused"]
 
 
 class ModelRequestEvent(Event):
@@ -170,10 +170,15 @@ class TerminateEvent(Event):
             after tool calls).
         stop_reason: ``"complete"`` (the model answered without tool calls),
             ``"refusal"`` (the model declined to answer; ``refusal`` says why),
-            ``"max_iterations"`` or ``"error"`` (``error`` says what failed).
+            ``"max_iterations"``, ``"error"`` (``error`` says what failed) or ``"paused"``
+            (outside a graph, tools need approval: see ``pending_approvals`` and ``state``).
         usage: tokens used by every model call of the run.
         iterations: how many times the model was called.
         refusal: the model's explanation when it declined to answer.
+        output: the validated final answer, for an agent with an ``output_type`` (an
+            instance of that type); ``None`` otherwise or when the run did not complete.
+        pending_approvals: when paused, the ``PendingApproval``s (``locus.agent.pause``).
+        state: when paused, the ``AgentRunState`` to pass to ``agent.resume``.
     """
 
     type: Literal["terminate"] = "terminate"
@@ -184,6 +189,9 @@ class TerminateEvent(Event):
     iterations: int
     error: str | None = None
     refusal: str | None = None
+    output: Any = None
+    pending_approvals: tuple[Any, ...] = ()
+    state: Any = None
 
 
 AgentEvent = (

@@ -22,6 +22,7 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "ModelSettings",
+    "OutputSpec",
     "StreamItem",
     "TextDelta",
     "ToolSpec",
@@ -52,14 +53,31 @@ class ModelSettings(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+class OutputSpec(BaseModel):
+    """The shape a final answer must have: a JSON Schema the provider should enforce.
+
+    Providers ask for it the best way they can (a JSON-schema response format); ``strict``
+    says the schema fits the strict subset (every property required, no extra ones), so a
+    provider may ask for constrained decoding.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    json_schema: dict[str, Any]
+    description: str = ""
+    strict: bool = False
+
+
 class ModelRequest(BaseModel):
-    """Everything a model needs for one call."""
+    """Everything a model needs for one call; ``output`` when the answer must be JSON."""
 
     model_config = ConfigDict(frozen=True)
 
     messages: tuple[Message, ...]
     tools: tuple[ToolSpec, ...] = ()
     settings: ModelSettings = Field(default_factory=ModelSettings)
+    output: OutputSpec | None = None
 
 
 class ModelResponse(BaseModel):

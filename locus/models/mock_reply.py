@@ -16,6 +16,9 @@
 * After tool results, it reports them: ``Mock reply 1a2b3c4d: tool results: name -> ...``.
 * Otherwise it acknowledges the last user message:
   ``Mock reply 1a2b3c4d to: "<the message, clipped>"``.
+* When the request asks for typed output (``request.output``), every answer that is not a
+  tool call is instead a JSON instance of the output schema, built like tool arguments
+  (numbers, lengths and item counts kept inside the schema's bounds), so it validates.
 
 The 8-hex tag is the start of a sha256 of the serialized messages and tool names, so the
 same conversation always gets the same reply and a different one (almost) never does.
@@ -81,12 +84,22 @@ def default_reply(request: ModelRequest) -> tuple[str, tuple[ToolCall, ...]]:
     last_user = messages[last_user_index].content if last_user_index >= 0 else ""
     results = [m for m in messages[last_user_index + 1 :] if m.role == "tool"]
     if results:
+        if request.output is not None:
+            return example_output(request.output.json_schema), ()
         reported = "; ".join(f"{m.name} -> {_clip(m.content)}" for m in results)
         return f"Mock reply {tag}: tool results: {reported}", ()
     calls = _mentioned_tool_calls(request.tools, last_user, tag)
     if calls:
         return "", calls
+    if request.output is not None:
+        return example_output(request.output.json_schema), ()
     return f'Mock reply {tag} to: "{_clip(last_user)}"', ()
+
+
+def example_output(schema: dict[str, Any]) -> str:
+    """A deterministic JSON instance of ``schema`` (the mock's typed answer)."""
+    value = _example(schema, schema.get("$defs", {}), depth=0)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _digest(request: ModelRequest) -> str:
@@ -205,14 +218,56 @@ def _example(schema: Any, defs: dict[str, Any], depth: int) -> Any:
             name: _example(properties.get(name, {}), defs, depth + 1)
             for name in schema.get("required", ())
         }
-    return {
-        "string": "mock",
-        "integer": 1,
-        "number": 1.0,
-        "boolean": True,
-        "array": [],
-        "null": None,
-    }.get(kind if isinstance(kind, str) else "")
+    if kind in ("integer", "number"):
+        return _number(schema, kind == "integer")
+    if kind == "string":
+        return _string(schema)
+    if kind == "array":
+        count = schema.get("minItems", 0)
+        item = schema.get("items", {})
+        return [
+            _example(item, defs, depth + 1) for _ in range(count if isinstance(count, int) else 0)
+        ]
+    return {"boolean": True, "null": None}.get(kind if isinstance(kind, str) else "")
+
+
+_FORMATS = {
+    "date-time": "2024-01-01T00:00:00Z",
+    "date": "2024-01-01",
+    "time": "00:00:00",
+    "email": "mock@example.com",
+    "uri": "https://example.com/mock",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
+
+
+def _number(schema: dict[str, Any], integer: bool) -> int | float:
+    """1 when the bounds allow it, else the nearest value inside them."""
+    value: float = 1
+    low, high = schema.get("minimum"), schema.get("maximum")
+    low_x, high_x = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    step = 1 if integer else 0.5
+    if isinstance(high, int | float) and value > high:
+        value = high
+    if isinstance(high_x, int | float) and value >= high_x:
+        value = high_x - step
+    if isinstance(low, int | float) and value < low:
+        value = low
+    if isinstance(low_x, int | float) and value <= low_x:
+        value = low_x + step
+        if isinstance(high_x, int | float) and value >= high_x:
+            value = (low_x + high_x) / 2
+    return int(value) if integer else float(value)
+
+
+def _string(schema: dict[str, Any]) -> str:
+    text = _FORMATS.get(str(schema.get("format", "")), "mock")
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if isinstance(low, int) and len(text) < low:
+        text = text + "k" * (low - len(text))
+    if isinstance(high, int) and len(text) > high:
+        text = text[:high]
+    return text
 
 
 def _is_null(schema: Any) -> bool:

@@ -149,6 +149,8 @@ def build_cohere_request(request: ModelRequest, *, stream: bool) -> Any:
         chat.stream_options = models.StreamOptions(is_include_usage=True)
     if request.tools:
         chat.tools = [_to_cohere_tool(spec) for spec in request.tools]
+    if request.output is not None:
+        chat.response_format = models.CohereResponseJsonFormat(schema=request.output.json_schema)
     apply_extra(chat, settings.extra)
     return chat
 

@@ -112,6 +112,8 @@ def build_cohere_v2_request(request: ModelRequest, *, stream: bool) -> Any:
             )
             for spec in request.tools
         ]
+    if request.output is not None:
+        chat.response_format = models.CohereResponseJsonFormat(schema=request.output.json_schema)
     apply_extra(chat, settings.extra)
     return chat
 

@@ -85,6 +85,15 @@ def build_generic_request(request: ModelRequest, *, stream: bool) -> Any:
     )
     if stream:
         chat.stream_options = models.StreamOptions(is_include_usage=True)
+    if request.output is not None:
+        chat.response_format = models.JsonSchemaResponseFormat(
+            json_schema=models.ResponseJsonSchema(
+                name=request.output.name,
+                description=request.output.description or None,
+                schema=request.output.json_schema,
+                is_strict=request.output.strict,
+            )
+        )
     apply_extra(chat, settings.extra)
     if request.tools:
         chat.tools = [

@@ -10,7 +10,7 @@ from openai.types.chat import ChatCompletion
 
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import ModelProviderError, UserError
-from locus.models.base import FinishReason, ModelRequest, ModelResponse, ToolSpec
+from locus.models.base import FinishReason, ModelRequest, ModelResponse, OutputSpec, ToolSpec
 
 from .._shared import parse_tool_arguments
 
@@ -21,6 +21,7 @@ __all__ = [
     "response_from_completion",
     "to_openai_message",
     "to_openai_tool",
+    "to_response_format",
     "usage_from_openai",
 ]
 
@@ -79,6 +80,18 @@ def to_openai_tool(spec: ToolSpec) -> dict[str, Any]:
     }
 
 
+def to_response_format(output: OutputSpec) -> dict[str, Any]:
+    """The ``json_schema`` response format asking for ``output`` (strict when it fits)."""
+    json_schema: dict[str, Any] = {
+        "name": output.name,
+        "schema": output.json_schema,
+        "strict": output.strict,
+    }
+    if output.description:
+        json_schema["description"] = output.description
+    return {"type": "json_schema", "json_schema": json_schema}
+
+
 def request_params(
     model_id: str, request: ModelRequest, *, max_tokens_param: MaxTokensParam
 ) -> dict[str, Any]:
@@ -92,6 +105,8 @@ def request_params(
     }
     if request.tools:
         params["tools"] = [to_openai_tool(spec) for spec in request.tools]
+    if request.output is not None:
+        params["response_format"] = to_response_format(request.output)
     settings = request.settings
     if settings.max_tokens is not None:
         params[max_tokens_param] = settings.max_tokens

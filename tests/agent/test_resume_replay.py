@@ -9,7 +9,7 @@ import pytest
 from locus.agent import Agent, AgentConfig
 from locus.core import Command, interrupt
 from locus.core.events import TerminateEvent
-from locus.errors import InterruptOutsideNodeError, ReplayMismatchError
+from locus.errors import ReplayMismatchError
 from locus.models import MockModel
 from locus.models.mock import tool_call
 from locus.multiagent import END, START, StateGraph
@@ -175,7 +175,7 @@ async def test_approved_tool_runs_once_when_the_node_pauses_again_later() -> Non
     assert len(model.requests) == 2
 
 
-async def test_approval_outside_a_graph_node_is_a_clear_error() -> None:
+async def test_approval_outside_a_graph_node_stops_the_run_without_running_the_tool() -> None:
     refunds: list[tuple[str, int]] = []
 
     @tool(requires_approval=True)
@@ -189,8 +189,9 @@ async def test_approval_outside_a_graph_node_is_a_clear_error() -> None:
         return "wiped"
 
     agent = Agent(model=MockModel(script=[tool_call("wipe", target="db")]), tools=[wipe])
-    with pytest.raises(InterruptOutsideNodeError):
-        await agent.arun("wipe it")
+    result = await agent.arun("wipe it")
+    assert result.stop_reason == "paused"
+    assert [p.tool for p in result.pending_approvals] == ["wipe"]
     assert refunds == []
 
 

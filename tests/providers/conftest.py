@@ -304,3 +304,37 @@ def verify_oci_signature(request: RecordedRequest, public_key: rsa.RSAPublicKey)
 def verify_signature() -> Callable[[RecordedRequest, rsa.RSAPublicKey], dict[str, str]]:
     """``verify_oci_signature``, handed to tests as a fixture."""
     return verify_oci_signature
+
+
+OCI_ENV_VARS = (
+    "OCI_CONFIG_FILE",
+    "OCI_CONFIG_PROFILE",
+    "OCI_COMPARTMENT_ID",
+    "OCI_GENAI_ENDPOINT",
+    "OCI_AUTH",
+    "OCI_REGION",
+)
+
+
+@pytest.fixture
+def clean_oci_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own OCI settings must not leak into a test (modules opt in)."""
+    for name in OCI_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def oci_model(
+    genai_service: FakeGenAIService, oci_files: OCIFiles, retry_policy: RetryPolicy
+) -> Callable[..., Any]:
+    """Build an ``OCIModel`` signed with the test key and pointed at the local service."""
+    from locus_providers.oci import OCIModel
+
+    def make(model_id: str, *, compartment_id: str, **options: Any) -> OCIModel:
+        options.setdefault("config_file", str(oci_files.config_file))
+        options.setdefault("service_endpoint", genai_service.endpoint)
+        options.setdefault("retry", retry_policy)
+        options.setdefault("timeout", 10.0)
+        return OCIModel(model_id, compartment_id=compartment_id, **options)
+
+    return make

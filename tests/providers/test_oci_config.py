@@ -14,21 +14,10 @@ from locus.errors import ConfigurationError
 from locus.models.base import ModelRequest
 from locus_providers.oci import OCIModel
 
+pytestmark = pytest.mark.usefixtures("clean_oci_environment")
+
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaenvcompartment"
 MODEL = "meta.llama-3.3-70b-instruct"
-
-
-@pytest.fixture(autouse=True)
-def clean_oci_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "OCI_CONFIG_FILE",
-        "OCI_CONFIG_PROFILE",
-        "OCI_COMPARTMENT_ID",
-        "OCI_GENAI_ENDPOINT",
-        "OCI_AUTH",
-        "OCI_REGION",
-    ):
-        monkeypatch.delenv(name, raising=False)
 
 
 def generic_result(text: str) -> dict[str, Any]:

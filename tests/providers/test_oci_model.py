@@ -28,6 +28,8 @@ from locus.models.base import ModelRequest, ModelResponse, ModelSettings, TextDe
 from locus.models.retry import RetryPolicy
 from locus_providers.oci import OCIModel
 
+pytestmark = pytest.mark.usefixtures("clean_oci_environment")
+
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaatestcompartment"
 CHAT_PATH = "/20231130/actions/chat"
 
@@ -99,31 +101,11 @@ async def collect(model: OCIModel, request: ModelRequest) -> list[Any]:
 # --- fixtures -----------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def clean_oci_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The developer's own OCI settings must not leak into these tests."""
-    for name in (
-        "OCI_CONFIG_FILE",
-        "OCI_CONFIG_PROFILE",
-        "OCI_COMPARTMENT_ID",
-        "OCI_GENAI_ENDPOINT",
-        "OCI_AUTH",
-        "OCI_REGION",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
-def make_model(
-    genai_service: Any, oci_files: Any, retry_policy: RetryPolicy
-) -> Callable[..., OCIModel]:
+def make_model(oci_model: Callable[..., OCIModel]) -> Callable[..., OCIModel]:
     def make(model_id: str = "meta.llama-3.3-70b-instruct", **options: Any) -> OCIModel:
         options.setdefault("compartment_id", COMPARTMENT)
-        options.setdefault("config_file", str(oci_files.config_file))
-        options.setdefault("service_endpoint", genai_service.endpoint)
-        options.setdefault("retry", retry_policy)
-        options.setdefault("timeout", 10.0)
-        return OCIModel(model_id, **options)
+        return oci_model(model_id, **options)
 
     return make
 
