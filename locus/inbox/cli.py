@@ -110,7 +110,14 @@ def _roles(text: str) -> frozenset[str]:
 def _row(item: InboxItem) -> list[Any]:
     from locus.inbox.present import due_text, item_summary
 
-    return [item.id, item.graph, item.node, item.thread_id, item_summary(item), due_text(item.deadline)]
+    return [
+        item.id,
+        item.graph,
+        item.node,
+        item.thread_id,
+        item_summary(item),
+        due_text(item.deadline),
+    ]
 
 
 def _list(args: argparse.Namespace, out: Output) -> int:
@@ -130,7 +137,9 @@ def _list(args: argparse.Namespace, out: Output) -> int:
 
             out.json({"items": [item_json(i) for i in page.items], "next_cursor": page.next_cursor})
             return 0
-        out.table(["id", "graph", "node", "thread", "question", "due"], [_row(i) for i in page.items])
+        out.table(
+            ["id", "graph", "node", "thread", "question", "due"], [_row(i) for i in page.items]
+        )
         if page.next_cursor:
             out.line(out.style(f"more: --cursor {page.next_cursor}", dim=True))
         return 0
@@ -156,8 +165,12 @@ def _show(args: argparse.Namespace, out: Output) -> int:
             ("thread", item.thread_id),
             ("graph · node", f"{item.graph} · {item.node}"),
             ("asked", item.created_at.isoformat(timespec="seconds")),
-            ("due", f"{item.deadline.isoformat(timespec='seconds')} ({due_text(item.deadline)})"
-             if item.deadline else "no deadline"),
+            (
+                "due",
+                f"{item.deadline.isoformat(timespec='seconds')} ({due_text(item.deadline)})"
+                if item.deadline
+                else "no deadline",
+            ),
             ("digest", item.digest),
         ]
         for key, value in facts:
@@ -172,7 +185,10 @@ def _show(args: argparse.Namespace, out: Output) -> int:
         out.line(out.style("audit trail", bold=True))
         out.table(
             ["seq", "at", "kind", "actor"],
-            [[e.seq, e.at.isoformat(timespec="seconds"), e.kind, _actor_id(e.actor)] for e in trail],
+            [
+                [e.seq, e.at.isoformat(timespec="seconds"), e.kind, _actor_id(e.actor)]
+                for e in trail
+            ],
         )
         return 0
 
@@ -263,9 +279,7 @@ def _add_token(args: argparse.Namespace, out: Output) -> int:
     path = args.tokens_file or os.environ.get(TOKENS_ENV)
     if not path:
         raise ConfigurationError(f"add-token needs --tokens-file PATH (or {TOKENS_ENV})")
-    token = add_token(
-        path, args.actor, roles=_roles(args.roles), display_name=args.display_name
-    )
+    token = add_token(path, args.actor, roles=_roles(args.roles), display_name=args.display_name)
     if out.json_mode:
         out.json({"actor": args.actor, "token": token, "tokens_file": str(path)})
     else:

@@ -208,7 +208,9 @@ def _notice(
         summary, payload = item_summary(item), plain(item.payload)
         deadline: dt.datetime | None = item.deadline
     else:
-        summary = f"interrupt {entry.interrupt_id} of thread {entry.thread_id} {kind.replace('_', ' ')}"
+        summary = (
+            f"interrupt {entry.interrupt_id} of thread {entry.thread_id} {kind.replace('_', ' ')}"
+        )
         payload, deadline = plain(entry.data), None
     return Notice(
         kind=kind,

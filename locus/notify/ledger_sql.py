@@ -94,8 +94,13 @@ class SQLiteLedger(Ledger):
             lambda con: con.execute(
                 "UPDATE locus_notify_delivery SET status = ?, due_at = ?, record = ? "
                 "WHERE notifier = ? AND key = ?",
-                (delivery.status, delivery.due_at, delivery.to_json(), delivery.notifier,
-                 delivery.key),
+                (
+                    delivery.status,
+                    delivery.due_at,
+                    delivery.to_json(),
+                    delivery.notifier,
+                    delivery.key,
+                ),
             ),
         )
 
@@ -168,20 +173,19 @@ class PostgresLedger(Ledger):
         await self._tables()
 
         async def write(conn: Any) -> None:
-            async with conn.transaction():
-                async with conn.cursor() as cur:
-                    if deliveries:
-                        await cur.executemany(
-                            f"INSERT INTO {self._s}locus_notify_delivery VALUES "
-                            "(%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                            [(notifier, d.key, d.status, d.due_at, d.to_json()) for d in deliveries],
-                        )
-                    await cur.execute(
-                        f"INSERT INTO {self._s}locus_notify_cursor VALUES (%s, %s) "
-                        "ON CONFLICT (notifier) DO UPDATE SET position = "
-                        f"greatest({self._s}locus_notify_cursor.position, excluded.position)",
-                        (notifier, position),
+            async with conn.transaction(), conn.cursor() as cur:
+                if deliveries:
+                    await cur.executemany(
+                        f"INSERT INTO {self._s}locus_notify_delivery VALUES "
+                        "(%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        [(notifier, d.key, d.status, d.due_at, d.to_json()) for d in deliveries],
                     )
+                await cur.execute(
+                    f"INSERT INTO {self._s}locus_notify_cursor VALUES (%s, %s) "
+                    "ON CONFLICT (notifier) DO UPDATE SET position = "
+                    f"greatest({self._s}locus_notify_cursor.position, excluded.position)",
+                    (notifier, position),
+                )
 
         await self._cp._run("schedule notifications", write)
 

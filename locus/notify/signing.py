@@ -138,7 +138,11 @@ def read_link(secret: str | bytes, token: str, *, now: float | None = None) -> L
             return None
         body = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         return LinkClaim(
-            str(body["n"]), str(body["i"]), str(body["a"]), body["v"], str(body["l"]),
+            str(body["n"]),
+            str(body["i"]),
+            str(body["a"]),
+            body["v"],
+            str(body["l"]),
             float(body["e"]),
         )
     except (ValueError, KeyError, TypeError):

@@ -51,8 +51,10 @@ def slack_message(notice: Notice, *, inbox_url: str | None = None) -> dict[str, 
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": f"{notice.graph} · {notice.node} · thread "
-                 f"`{notice.thread_id}`{due}"}
+                {
+                    "type": "mrkdwn",
+                    "text": f"{notice.graph} · {notice.node} · thread `{notice.thread_id}`{due}",
+                }
             ],
         },
     ]
@@ -169,7 +171,9 @@ class SlackInteractions:
             receipt = await self.inbox.answer(interrupt_id, value, actor=actor, reason="via Slack")
         except LocusError as exc:
             return _ephemeral(f"Not recorded: {exc}")
-        done = "Answered" if receipt.complete else f"Recorded ({receipt.answers_needed} more needed)"
+        done = (
+            "Answered" if receipt.complete else f"Recorded ({receipt.answers_needed} more needed)"
+        )
         return _ephemeral(f"{done} as {actor.display_name or actor.id}.")
 
 

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from locus.errors import ThreadNotFoundError
 from locus.inbox import Actor, Inbox
-from locus.inbox.web.security import api_actor
 from locus.inbox.present import audit_json, item_json, plain
+from locus.inbox.web.security import api_actor
 
 __all__ = ["AnswerRequest", "router"]
 

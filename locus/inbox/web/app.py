@@ -23,6 +23,7 @@ from starlette.responses import StreamingResponse
 from locus.checkpoint import Checkpointer
 from locus.errors import CheckpointError, LocusError
 from locus.inbox import Actor, Inbox, InboxItem
+from locus.inbox.present import due_text, item_kind, item_summary, plain, pretty
 from locus.inbox.web import api
 from locus.inbox.web.auth import LOGIN_COOKIE, SESSION_COOKIE, WebAuth
 from locus.inbox.web.errors import status_of
@@ -33,7 +34,6 @@ from locus.inbox.web.security import (
     csrf_binding,
     page_actor,
 )
-from locus.inbox.present import due_text, item_kind, item_summary, plain, pretty
 
 __all__ = ["create_app"]
 
@@ -162,7 +162,9 @@ def _add_pages(app: FastAPI) -> None:
             target = "/"
         if not _csrf_ok(request, form):
             return _render(
-                request, "login.html", {"next": target, "error": "The form expired; retry."},
+                request,
+                "login.html",
+                {"next": target, "error": "The form expired; retry."},
                 status=403,
             )
         auth: WebAuth = request.app.state.auth
@@ -256,7 +258,12 @@ def _add_pages(app: FastAPI) -> None:
             if found is None:
                 raise
             return await _item_response(
-                request, item, actor, values=values, errors={}, problem=str(exc),
+                request,
+                item,
+                actor,
+                values=values,
+                errors={},
+                problem=str(exc),
                 status=found[0],
             )
         note = "answered" if receipt.complete else f"{receipt.answers_needed} more needed"

@@ -85,9 +85,7 @@ def fields_of(schema: Mapping[str, Any]) -> list[FormField]:
     return [_field(ROOT, None, root, defs, required=True, depth=0)]
 
 
-def parse_form(
-    fields: list[FormField], form: Mapping[str, str]
-) -> tuple[Any, dict[str, str]]:
+def parse_form(fields: list[FormField], form: Mapping[str, str]) -> tuple[Any, dict[str, str]]:
     """Read the submitted form into the answer value.
 
     Returns:

@@ -82,9 +82,9 @@ async def api_actor(request: Request) -> Actor:
         raise ApiAuthError(
             401, "unauthenticated", "send 'Authorization: Bearer <token>' (see add-token)"
         )
-    if request.method not in ("GET", "HEAD") and not auth.insecure:
-        if not auth.csrf_ok(cookie, request.headers.get("x-csrf-token")):
-            raise ApiAuthError(
+    writing = request.method not in ("GET", "HEAD") and not auth.insecure
+    if writing and not auth.csrf_ok(cookie, request.headers.get("x-csrf-token")):
+        raise ApiAuthError(
                 403, "csrf", "a cookie-authenticated write needs the X-CSRF-Token header"
             )
     return actor
