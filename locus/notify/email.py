@@ -95,7 +95,7 @@ class EmailNotifier(Notifier):
         msg["From"], msg["To"] = self.sender, address
         msg["Subject"] = f"[locus] {notice.kind.replace('_', ' ')}: {notice.summary}"[:200]
         msg["X-Locus-Idempotency-Key"] = notice.key
-        lines = [notice.summary, "", f"{notice.graph} · {notice.node} · thread {notice.thread_id}"]
+        lines = [notice.summary, "", f"{notice.graph} / {notice.node} / thread {notice.thread_id}"]
         if notice.deadline:
             lines.append(f"Due: {notice.deadline}")
         links = []
@@ -108,6 +108,7 @@ class EmailNotifier(Notifier):
                     value=value,
                     label=label,
                     ttl_seconds=self.link_seconds,
+                    roles=actor.roles,
                 )
                 links.append((label, f"{self.links_url.rstrip('/')}/{token}"))
         if links:
@@ -175,7 +176,10 @@ class EmailLinks:
             return _page("Link already used", "This link was used already; it works once.", 409)
         try:
             receipt = await self.inbox.answer(
-                claim.interrupt_id, claim.value, actor=Actor(claim.actor_id), reason="via email"
+                claim.interrupt_id,
+                claim.value,
+                actor=Actor(claim.actor_id, frozenset(claim.roles)),
+                reason="via email",
             )
         except LocusError as exc:
             return _page("Not recorded", str(exc), 409)

@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +89,8 @@ def verify_slack(
 
 @dataclass(frozen=True, slots=True)
 class LinkClaim:
-    """What a signed link says: answer ``interrupt_id`` with ``value`` as ``actor_id``.
+    """What a signed link says: answer ``interrupt_id`` with ``value`` as ``actor_id`` (with
+    ``roles``).
 
     Attributes:
         link_id: unique per link; used once, then refused.
@@ -102,6 +104,7 @@ class LinkClaim:
     value: Any
     label: str
     expires_at: float
+    roles: tuple[str, ...] = ()
 
 
 def sign_link(
@@ -112,6 +115,7 @@ def sign_link(
     value: Any,
     label: str,
     ttl_seconds: float,
+    roles: Iterable[str] = (),
 ) -> str:
     """A URL-safe token for a link that answers once, until ``ttl_seconds`` from now."""
     body = {
@@ -121,6 +125,7 @@ def sign_link(
         "v": value,
         "l": label,
         "e": int(time.time() + ttl_seconds),
+        "r": sorted(roles),
     }
     data = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode())
     text = data.rstrip(b"=").decode()
@@ -144,6 +149,7 @@ def read_link(secret: str | bytes, token: str, *, now: float | None = None) -> L
             body["v"],
             str(body["l"]),
             float(body["e"]),
+            tuple(str(r) for r in body.get("r", ())),
         )
     except (ValueError, KeyError, TypeError):
         return None

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from locus.errors import ConfigurationError, LocusError
 from locus.inbox import Actor, Inbox
@@ -129,7 +130,7 @@ class SlackNotifier(Notifier):
 
 
 class SlackInteractions:
-    """The endpoint for Slack's interaction callbacks (a Starlette/ASGI request handler).
+    """The endpoint for Slack's interaction callbacks (``routes``, or ``endpoint`` itself).
 
     Verifies ``X-Slack-Signature`` with the app's signing secret (refusing requests older
     than five minutes), maps the Slack user id to an actor, and answers the item the
@@ -146,7 +147,12 @@ class SlackInteractions:
             raise ConfigurationError("SlackInteractions needs the Slack app's signing secret")
         self.inbox, self.signing_secret, self.actors = inbox, signing_secret, dict(actors)
 
-    async def __call__(self, request: Request) -> Response:
+    @property
+    def routes(self) -> list[Route]:
+        """``POST /``: mount it where the Slack app's interactivity URL points."""
+        return [Route("/", self.endpoint, methods=["POST"])]
+
+    async def endpoint(self, request: Request) -> Response:
         """Handle one callback: 401 on a bad signature, else 200 with what happened."""
         body = await request.body()
         if not verify_slack(

@@ -54,8 +54,17 @@ def test_list_show_answer_round_trip(store_url: str, capsys: pytest.CaptureFixtu
     assert shown["item"]["payload"]["options"] == ["basic", "pro"]
     assert [e["kind"] for e in shown["audit"]] == ["asked"]
     answered = _json(
-        capsys, "inbox", "answer", items["choices"]["id"], "pro", "--as", "ana",
-        "--reason", "fits", "--store", store_url,
+        capsys,
+        "inbox",
+        "answer",
+        items["choices"]["id"],
+        "pro",
+        "--as",
+        "ana",
+        "--reason",
+        "fits",
+        "--store",
+        store_url,
     )
     assert answered == {
         "interrupt_id": items["choices"]["id"],
@@ -66,7 +75,9 @@ def test_list_show_answer_round_trip(store_url: str, capsys: pytest.CaptureFixtu
 
     async def trail() -> list[str]:
         async with connect(store_url) as cp:
-            return [f"{e.kind}:{e.actor.id if e.actor else ''}" for e in await Inbox(cp).audit("c-1")]
+            return [
+                f"{e.kind}:{e.actor.id if e.actor else ''}" for e in await Inbox(cp).audit("c-1")
+            ]
 
     assert asyncio.run(trail()) == ["asked:", "answered:ana"]
 

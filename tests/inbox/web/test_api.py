@@ -83,7 +83,9 @@ async def test_api_second_answer_is_409(
 ) -> None:
     item = await item_of(store, "refunds")
     url = f"/api/interrupts/{item.id}/answer"
-    first = await client.post(url, json={"value": {"approved": True}}, headers=bearer(tokens["fin"]))
+    first = await client.post(
+        url, json={"value": {"approved": True}}, headers=bearer(tokens["fin"])
+    )
     assert first.status_code == 200
     assert first.json()["complete"] is True
     second = await client.post(

@@ -14,7 +14,12 @@ from locus.inbox.web.forms import fields_of, parse_form
 def test_pydantic_refs_enums_and_nested_objects_become_fields() -> None:
     fields = fields_of(json_schema_of(Triage))
     kinds = {f.name: f.kind for f in fields}
-    assert kinds == {"priority": "enum", "minutes": "integer", "note": "string", "customer": "object"}
+    assert kinds == {
+        "priority": "enum",
+        "minutes": "integer",
+        "note": "string",
+        "customer": "object",
+    }
     customer = fields[3]
     assert [(c.name, c.kind, c.required) for c in customer.children] == [
         ("customer.name", "string", True),

@@ -231,9 +231,7 @@ async def test_answering_an_item_twice_shows_409(
     assert again.status_code in (404, 409)
 
 
-async def test_unknown_item_page_is_404(
-    client: httpx.AsyncClient, tokens: dict[str, str]
-) -> None:
+async def test_unknown_item_page_is_404(client: httpx.AsyncClient, tokens: dict[str, str]) -> None:
     await log_in(client, tokens["ana"])
     assert (await client.get("/items/nope")).status_code == 404
 
