@@ -11,13 +11,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "web"))
 
-from support import choice_graph, refund_graph  # noqa: E402
+from support import choice_graph, refund_graph
 
-from locus import cli  # noqa: E402
-from locus.checkpoint import connect  # noqa: E402
-from locus.inbox import Inbox  # noqa: E402
-from locus.inbox.cli import parse_value  # noqa: E402
-from locus.inbox.tokens import TokenFile  # noqa: E402
+from locus import cli
+from locus.checkpoint import connect
+from locus.inbox import Inbox
+from locus.inbox.cli import parse_value
+from locus.inbox.tokens import TokenFile
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "inbox" / "web"))
 
-from support import choice_graph  # noqa: E402
+from support import choice_graph
 
-from locus.checkpoint.sqlite import SQLiteCheckpointer  # noqa: E402
-from locus.notify import Notifications, WebhookNotifier  # noqa: E402
+from locus.checkpoint.sqlite import SQLiteCheckpointer
+from locus.notify import Notifications, WebhookNotifier
 
 
 async def main(db: str, stage: str, url: str) -> None:

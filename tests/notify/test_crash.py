@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -22,7 +23,8 @@ async def test_a_process_killed_before_delivery_still_delivers_after_restart(
 ) -> None:
     db = str(tmp_path / "crash.db")
     with webhook_receiver("k") as receiver:
-        done = subprocess.run(
+        done = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, str(WORKER), db, stage, receiver.url],
             capture_output=True,
             text=True,

@@ -85,6 +85,6 @@ async def api_actor(request: Request) -> Actor:
     writing = request.method not in ("GET", "HEAD") and not auth.insecure
     if writing and not auth.csrf_ok(cookie, request.headers.get("x-csrf-token")):
         raise ApiAuthError(
-                403, "csrf", "a cookie-authenticated write needs the X-CSRF-Token header"
-            )
+            403, "csrf", "a cookie-authenticated write needs the X-CSRF-Token header"
+        )
     return actor

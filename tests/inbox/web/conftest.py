@@ -13,13 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support import choice_graph, refund_graph, triage_graph  # noqa: E402
+from support import choice_graph, refund_graph, triage_graph
 
-from locus.checkpoint import Checkpointer  # noqa: E402
-from locus.checkpoint.sqlite import SQLiteCheckpointer  # noqa: E402
-from locus.inbox import Inbox, InboxItem  # noqa: E402
-from locus.inbox.tokens import add_token  # noqa: E402
-from locus.inbox.web import TokenAuth, create_app  # noqa: E402
+from locus.checkpoint import Checkpointer
+from locus.checkpoint.sqlite import SQLiteCheckpointer
+from locus.inbox import Inbox, InboxItem
+from locus.inbox.tokens import add_token
+from locus.inbox.web import TokenAuth, create_app
 
 BASE = "http://inbox.test"
 
