@@ -17,6 +17,7 @@ first asks whether the lost attempt had committed.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -126,9 +127,7 @@ class PostgresCheckpointer(Checkpointer):
         """
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'.encode())
         await conn.execute(self._sql["version_table"].encode())
-        cur = await conn.execute(
-            f'SELECT max(version) FROM "{self.schema}".locus_schema'.encode()
-        )
+        cur = await conn.execute(f'SELECT max(version) FROM "{self.schema}".locus_schema'.encode())
         row = await cur.fetchone()
         current = int(row[0]) if row and row[0] is not None else 0
         if current > SCHEMA_VERSION:
@@ -266,6 +265,12 @@ class PostgresCheckpointer(Checkpointer):
             "nodes": [p.node for p in pending],
             "ids": [p.interrupt_id for p in pending],
             "payloads": [p.payload for p in pending],
+            "clear_ready": put.clear_ready,
+            "head": 0,
+            "seqs": [],
+            "bodies": [],
+            "prevs": [],
+            "hashes": [],
         }
 
         async def written(conn: Conn) -> int | None:
@@ -273,29 +278,30 @@ class PostgresCheckpointer(Checkpointer):
             return None if row is None else int(row[0])
 
         async def write(conn: Conn) -> int | None:
-            if put.audit or put.clear_ready:
-                return await write_with_audit(conn)
+            if put.audit:
+                # read the trail's head, chain after it; the put re-checks it (the lease
+                # holder is the thread's only audit writer while it holds the lease)
+                head = await self._one(conn, "head", (thread_id,))
+                at = (0, "") if head is None else (int(head[0]), str(head[1]))
+                rows = chain(thread_id, *at, put.audit)
+                params.update(
+                    head=at[0],
+                    seqs=[r.seq for r in rows],
+                    bodies=[r.body for r in rows],
+                    prevs=[r.prev_hash for r in rows],
+                    hashes=[r.hash for r in rows],
+                )
             row = await self._one(conn, "put", params)
             # No row: the lease is not held, or this very write was applied already.
             return int(row[0]) if row is not None else await written(conn)
 
-        async def write_with_audit(conn: Conn) -> int | None:
-            async with conn.transaction():
-                row = await self._one(conn, "put", params)
-                if row is None:
-                    seq = await written(conn)  # applied already: its entries were too
-                    return seq
-                if put.clear_ready:
-                    await conn.execute(self._sql["clear_ready"], (thread_id,), binary=True)
-                if put.audit:
-                    head = await self._one(conn, "head", (thread_id,))
-                    at = (0, "") if head is None else (int(head[0]), str(head[1]))
-                    await self._insert_audit(conn, thread_id, chain(thread_id, *at, put.audit))
-                return int(row[0])
-
         async def retry(conn: Conn) -> int | None:
             return await written(conn) or await write(conn)
 
+        if put.audit:
+            # two round trips (the trail's head, then the put): once begun, finish them even
+            # if the caller is cancelled, as a single statement already sent would be
+            return await asyncio.shield(self._run("write a checkpoint", write, retry))
         return await self._run("write a checkpoint", write, retry)
 
     # --- reading -----------------------------------------------------------------------

@@ -150,6 +150,8 @@ WITH t AS (
     WHERE t.thread_id = %(tid)b AND t.lease_owner = %(owner)b AND t.lease_expires > {_NOW}
       AND (t.expires_at IS NULL OR t.expires_at > %(now)b)
       AND t.last_write IS DISTINCT FROM %(wid)b
+      AND (cardinality(%(seqs)b::integer[]) = 0 OR %(head)b = coalesce(
+          (SELECT max(a.seq) FROM {{s}}.locus_audit AS a WHERE a.thread_id = %(tid)b), 0))
     RETURNING t.latest_seq, t.manifest
 ), c AS (
     INSERT INTO {{s}}.locus_checkpoints
@@ -168,6 +170,19 @@ WITH t AS (
     SELECT %(tid)b, t.latest_seq, %(graph)b, u.n, u.i, %(created_at)b, u.p
     FROM t, unnest(%(nodes)b::text[], %(ids)b::text[], %(payloads)b::bytea[])
         WITH ORDINALITY AS u (n, i, p, o)
+    ORDER BY u.o
+), r AS (
+    DELETE FROM {{s}}.locus_ready WHERE %(clear_ready)b AND thread_id = %(tid)b
+        AND EXISTS (SELECT FROM t)
+), l AS (
+    -- positions in commit order (see _INSERT_AUDIT); taken only by puts that audit
+    SELECT pg_advisory_xact_lock(7170420632) FROM t WHERE cardinality(%(seqs)b::integer[]) > 0
+), a AS (
+    INSERT INTO {{s}}.locus_audit (thread_id, seq, body, prev_hash, hash)
+    SELECT %(tid)b, u.q, u.b, u.p, u.h
+    FROM t, (SELECT count(*) FROM l) AS locked,
+        unnest(%(seqs)b::integer[], %(bodies)b::text[], %(prevs)b::text[], %(hashes)b::text[])
+        WITH ORDINALITY AS u (q, b, p, h, o)
     ORDER BY u.o
 )
 SELECT latest_seq FROM t

@@ -33,9 +33,15 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from locus.checkpoint import redis_scripts
+from locus.checkpoint.audit import AuditRow, chain
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
-from locus.errors import CheckpointError, CheckpointUsageError, StoreUnavailableError
+from locus.errors import (
+    CheckpointError,
+    CheckpointUsageError,
+    SchemaVersionError,
+    StoreUnavailableError,
+)
 
 __all__ = ["RedisCheckpointer"]
 
@@ -87,6 +93,11 @@ class RedisCheckpointer(Checkpointer):
     def _inbox(self) -> list[str]:
         return [f"{self.prefix}pi", f"{self.prefix}pr", f"{self.prefix}pos"]
 
+    def _audit_keys(self, thread_id: str, graph: str) -> list[str]:
+        """The thread's trail, the feed, its counter, and the ready sets (all, the graph's)."""
+        p = self.prefix
+        return [f"{p}a:{thread_id}", f"{p}ar", f"{p}apos", f"{p}rd", f"{p}rd:{graph}"]
+
     async def _setup(self) -> None:
         # No retries inside redis-py: ``_call`` retries, within one budget.
         client = aredis.Redis.from_url(
@@ -102,6 +113,27 @@ class RedisCheckpointer(Checkpointer):
             name: client.register_script(getattr(redis_scripts, name))
             for name in redis_scripts.__all__
         }
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        """Bring the key layout to ``KEY_VERSION``; keys written before versions were
+        recorded (the first release) count as version 1.
+
+        Raises:
+            SchemaVersionError: a newer release wrote these keys.
+        """
+        key = f"{self.prefix}schema"
+        found = await self._call("read the key layout version", lambda c: c.get(key))
+        version = int(found) if found else 1
+        if version > KEY_VERSION:
+            raise SchemaVersionError(
+                f"the Redis keys under {self.prefix!r} have layout version {version}; this "
+                f"release of locus reads up to version {KEY_VERSION}. Upgrade locus"
+            )
+        if version < 2:
+            keys = [f"{self.prefix}pr", f"{self.prefix}px"]
+            await self._script("migrate the key layout", "MIGRATE_V2", keys, [])
+            await self._call("record the key layout version", lambda c: c.set(key, KEY_VERSION))
 
     async def _close(self) -> None:
         client, self._client = self._client, None
@@ -161,17 +193,46 @@ class RedisCheckpointer(Checkpointer):
     async def _put(self, thread_id: str, owner: str, put: EncodedPut) -> int | None:
         ttl = "" if put.expires_at is None else _ms(put.expires_at - put.created_at)
         header = json.dumps([put.created_at, put.status, put.graph])
-        args: list[Any] = [owner, put.write_id, header, put.record, put.status]
-        args += [repr(put.created_at), ttl, "1" if put.release else "0", len(put.blobs)]
+        fixed: list[Any] = [owner, put.write_id, header, put.record, put.status]
+        fixed += [repr(put.created_at), ttl, "1" if put.release else "0"]
+        fixed.append("1" if put.clear_ready else "0")
+        rest: list[Any] = [len(put.blobs)]
         for key, data in put.blobs.items():
-            args += [key, data]
-        args.append(len(put.pending))
+            rest += [key, data]
+        rest.append(len(put.pending))
         for item in reversed(put.pending):  # positions grow; the first interrupt lists first
             row = [thread_id, put.graph, item.node, item.interrupt_id, put.created_at]
-            args += [json.dumps(row)[:-1] + ",", item.payload]
+            rest += [json.dumps(row)[:-1] + ",", item.payload, item.interrupt_id]
+        audit = self._audit_keys(thread_id, put.graph)
         keys = self._keys(thread_id) + self._inbox()
+        keys += [audit[0], audit[1], audit[2], f"{self.prefix}px", audit[3], audit[4]]
+        if put.audit:
+            # two round trips (the trail's head, then the script): once begun, finish them
+            # even if the caller is cancelled, as a single script already sent would be
+            return await asyncio.shield(self._put_chained(thread_id, put, keys, fixed, rest))
+        args = [*fixed, 0, 0, *rest]
         seq = await self._script("write a checkpoint", "PUT", keys, args)
         return None if seq is None else int(seq)
+
+    async def _put_chained(
+        self, thread_id: str, put: EncodedPut, keys: list[str], fixed: list[Any], rest: list[Any]
+    ) -> int | None:
+        while True:
+            # the trail's head is read first and checked in the script; another writer
+            # appending in between (an answer being refused) makes it chain again
+            head, chained = await self._chain(thread_id, put)
+            args = [*fixed, head, len(chained), *chained, *rest]
+            seq = await self._script("write a checkpoint", "PUT", keys, args)
+            if seq is None:
+                return None
+            if int(seq) != -1:
+                return int(seq)
+
+    async def _chain(self, thread_id: str, put: EncodedPut) -> tuple[int, list[str]]:
+        key = f"{self.prefix}a:{thread_id}"
+        last = await self._call("read the audit trail", lambda c: c.lindex(key, -1))
+        head = (0, "") if last is None else _head(last)
+        return head[0], [_row_json(r) for r in chain(thread_id, *head, put.audit)]
 
     # --- reading -----------------------------------------------------------------------
 
@@ -189,23 +250,77 @@ class RedisCheckpointer(Checkpointer):
         top = "+inf" if before is None else f"({before}"
         keys = self._inbox()[:2]
         positions, rows = await self._script("list pending", "LIST_PENDING", keys, [top, limit])
-        out = []
-        for position, row in zip(positions, rows, strict=True):
-            if row is None:
-                continue
-            head, _, payload = row.partition(b"\n")
-            thread_id, graph, node, interrupt_id, created_at, seq = json.loads(head)
-            out.append(
-                RawPending(
-                    int(position), thread_id, graph, node, interrupt_id, payload, created_at, seq
-                )
-            )
+        return [
+            _pending(int(position), row)
+            for position, row in zip(positions, rows, strict=True)
+            if row is not None
+        ]
+
+    async def _find_pending(self, interrupt_id: str) -> RawPending | None:
+        px = f"{self.prefix}px"
+        found = await self._call("find a pending interrupt", lambda c: c.hget(px, interrupt_id))
+        if found is None:
+            return None
+        pr = f"{self.prefix}pr"
+        row = await self._call("find a pending interrupt", lambda c: c.hget(pr, found))
+        return None if row is None else _pending(int(found), row)
+
+    # --- the audit trail -----------------------------------------------------------------
+
+    async def _append_audit(
+        self,
+        thread_id: str,
+        rows: list[AuditRow],
+        checkpoint: int,
+        ready_graph: str | None,
+        now: float,
+    ) -> bool:
+        keys = self._keys(thread_id)[:1] + self._audit_keys(thread_id, ready_graph or "")
+        args: list[Any] = [checkpoint, rows[0].seq - 1, "1" if ready_graph else "0", repr(now)]
+        args += [len(rows), *(_row_json(r) for r in rows)]
+        return bool(await self._script("append to the audit trail", "APPEND_AUDIT", keys, args))
+
+    async def _read_audit(self, thread_id: str) -> list[AuditRow]:
+        key = f"{self.prefix}a:{thread_id}"
+        found = await self._call("read the audit trail", lambda c: c.lrange(key, 0, -1))
+        return [_audit_row(entry) for entry in found]
+
+    async def _audit_feed(self, after: int, limit: int) -> list[AuditRow]:
+        # positions are dense (one counter, incremented inside the scripts that write)
+        key, fields = f"{self.prefix}ar", [str(p) for p in range(after + 1, after + limit + 1)]
+        found = await self._call("read the audit feed", lambda c: c.hmget(key, fields))
+        out: list[AuditRow] = []
+        for entry in found:
+            if entry is None:
+                break
+            out.append(_audit_row(entry))
         return out
+
+    async def _list_ready(self, graph: str | None, limit: int) -> list[str]:
+        key = f"{self.prefix}rd" if graph is None else f"{self.prefix}rd:{graph}"
+        found = await self._call("list ready threads", lambda c: c.zrange(key, 0, limit - 1))
+        strip = len(f"{self.prefix}t:")
+        return [_bytes(member).decode()[strip:] for member in found]
+
+    async def _ready_among(self, thread_ids: list[str]) -> set[str]:
+        key = f"{self.prefix}rd"
+        members = [f"{self.prefix}t:{tid}" for tid in thread_ids]
+        scores = await self._call("read ready marks", lambda c: c.zmscore(key, members))
+        return {tid for tid, score in zip(thread_ids, scores, strict=True) if score is not None}
 
     # --- retention ---------------------------------------------------------------------
 
     async def _delete_thread(self, thread_id: str) -> bool:
+        t, c = self._keys(thread_id)[:2]
+        seq = await self._call("delete a thread", lambda client: client.hget(t, "seq"))
+        header = None
+        if seq is not None:
+            field = b"h:" + _bytes(seq)
+            header = await self._call("delete a thread", lambda client: client.hget(c, field))
+        graph = json.loads(header)[2] if header else ""
+        audit = self._audit_keys(thread_id, graph)
         keys = self._keys(thread_id) + self._inbox()[:2]
+        keys += [f"{self.prefix}px", audit[3], audit[4]]
         return bool(await self._script("delete a thread", "DELETE", keys, []))
 
     async def _prune(self, thread_id: str, keep_last: int) -> int:
@@ -233,6 +348,36 @@ def _where(url: str) -> str:
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
+
+
+#: the version of the key layout this release writes (``P schema``)
+KEY_VERSION = 2
+
+
+def _bytes(value: Any) -> bytes:
+    """A reply as bytes (the client never decodes replies, but its types allow str)."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _pending(position: int, row: Any) -> RawPending:
+    head, _, payload = _bytes(row).partition(b"\n")
+    thread_id, graph, node, interrupt_id, created_at, seq = json.loads(head)
+    return RawPending(position, thread_id, graph, node, interrupt_id, payload, created_at, seq)
+
+
+def _row_json(row: AuditRow) -> str:
+    return json.dumps([row.thread_id, row.seq, row.body, row.prev_hash, row.hash])
+
+
+def _audit_row(entry: Any) -> AuditRow:
+    position, _, text = _bytes(entry).partition(b"\n")
+    thread_id, seq, body, prev_hash, digest = json.loads(text)
+    return AuditRow(thread_id, int(seq), body, prev_hash, digest, int(position))
+
+
+def _head(entry: Any) -> tuple[int, str]:
+    row = _audit_row(entry)
+    return row.seq, row.hash
 
 
 def _raw(found: list[Any]) -> RawCheckpoint:

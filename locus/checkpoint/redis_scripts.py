@@ -9,8 +9,13 @@ Keys of one thread (``P`` is the checkpointer's prefix):
   JSON ``{state key: version}``.
 * ``P b:<thread>``  hash: ``<version>:<state key>`` -> value document.
 
+* ``P a:<thread>``  list: the thread's audit entries, ``<position>\\n<json row>`` each.
+
 Shared: ``P pi`` (sorted set of inbox positions), ``P pr`` (hash position -> row),
-``P pos`` (position counter). A thread's checkpoint is read with ``HMGET`` of the blobs its
+``P pos`` (position counter), ``P px`` (hash interrupt id -> inbox position), ``P ar``
+(hash position -> audit entry: the feed), ``P apos`` (audit position counter), ``P rd``
+and ``P rd:<graph>`` (sorted sets of ready thread keys by time), ``P schema`` (the key
+layout's version, 2). A thread's checkpoint is read with ``HMGET`` of the blobs its
 manifest names.
 """
 
@@ -18,10 +23,12 @@ from __future__ import annotations
 
 __all__ = [
     "ACQUIRE",
+    "APPEND_AUDIT",
     "DELETE",
     "GET",
     "HISTORY",
     "LIST_PENDING",
+    "MIGRATE_V2",
     "PRUNE",
     "PUT",
     "RELEASE",
@@ -91,22 +98,47 @@ redis.call('HDEL', KEYS[1], 'owner', 'exp')
 return 1
 """
 
-# KEYS: t c b pi pr pos
-# ARGV: owner wid header record status created_at ttl_ms release n_blobs [key doc]...
-#       n_pending [row_prefix payload]...   -> seq, or false if the lease is not held
+# Appends audit rows to the thread's trail and the store-wide feed. ``rows`` start at
+# ARGV index ``i``; each is the JSON ``[thread, seq, body, prev_hash, hash]``.
+_APPEND = """
+local function append_audit(trail, feed, counter, i, n)
+  for _ = 1, n do
+    local pos = redis.call('INCR', counter)
+    local entry = tostring(pos) .. '\\n' .. ARGV[i]
+    redis.call('RPUSH', trail, entry)
+    redis.call('HSET', feed, tostring(pos), entry)
+    i = i + 1
+  end
+  return i
+end
+"""
+
+# KEYS: t c b pi pr pos a ar apos px rd rdg
+# ARGV: owner wid header record status created_at ttl_ms release clear_ready audit_head
+#       n_audit [row]... n_blobs [key doc]... n_pending [row_prefix payload interrupt_id]...
+#   -> seq; false if the lease is not held; -1 if the audit trail's head is not audit_head
 PUT = (
     _NOW
+    + _APPEND
     + """
 local th = redis.call('HMGET', KEYS[1], 'owner', 'exp', 'seq', 'wid', 'pids')
 if th[4] == ARGV[2] then return tonumber(th[3]) end
 if th[1] ~= ARGV[1] or tonumber(th[2] or '0') <= now then return false end
+local n_audit = tonumber(ARGV[11])
+if n_audit > 0 and redis.call('LLEN', KEYS[7]) ~= tonumber(ARGV[10]) then return -1 end
 local prev = tonumber(th[3] or '0')
 local seq = prev + 1
 local s = tostring(seq)
 local manifest = {}
 if prev > 0 then manifest = cjson.decode(redis.call('HGET', KEYS[2], 'k:' .. prev)) end
-local i = 10
-for _ = 1, tonumber(ARGV[9]) do
+local i = append_audit(KEYS[7], KEYS[8], KEYS[9], 12, n_audit)
+if ARGV[9] == '1' then
+  redis.call('ZREM', KEYS[11], KEYS[1])
+  redis.call('ZREM', KEYS[12], KEYS[1])
+end
+local n_blobs = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, n_blobs do
   redis.call('HSET', KEYS[3], s .. ':' .. ARGV[i], ARGV[i + 1])
   manifest[ARGV[i]] = seq
   i = i + 2
@@ -116,6 +148,11 @@ redis.call('HSET', KEYS[2], 'h:' .. s, ARGV[3], 'r:' .. s, ARGV[4], 'k:' .. s,
 if th[5] then
   for pos in string.gmatch(th[5], '%S+') do
     redis.call('ZREM', KEYS[4], pos)
+    local row = redis.call('HGET', KEYS[5], pos)
+    if row then
+      local head = cjson.decode(string.sub(row, 1, string.find(row, '\\n') - 1))
+      redis.call('HDEL', KEYS[10], head[4])
+    end
     redis.call('HDEL', KEYS[5], pos)
   end
 end
@@ -126,8 +163,9 @@ for _ = 1, n do
   local pos = redis.call('INCR', KEYS[6])
   redis.call('ZADD', KEYS[4], pos, pos)
   redis.call('HSET', KEYS[5], pos, ARGV[i] .. s .. ']\\n' .. ARGV[i + 1])
+  redis.call('HSET', KEYS[10], ARGV[i + 2], pos)
   pids[#pids + 1] = tostring(pos)
-  i = i + 2
+  i = i + 3
 end
 redis.call('HSET', KEYS[1], 'seq', s, 'status', ARGV[5], 'upd', ARGV[6], 'wid', ARGV[2],
   'pids', table.concat(pids, ' '))
@@ -143,6 +181,38 @@ end
 return seq
 """
 )
+
+# KEYS: t a ar apos rd rdg; ARGV: checkpoint audit_head ready(0/1) at n [row]...
+#   -> 1 appended, 0 something changed (the pause, the head, or a lease is held)
+APPEND_AUDIT = (
+    _NOW
+    + _APPEND
+    + """
+local th = redis.call('HMGET', KEYS[1], 'seq', 'owner', 'exp')
+if tonumber(th[1] or '0') ~= tonumber(ARGV[1]) then return 0 end
+if th[2] and tonumber(th[3] or '0') > now then return 0 end
+if redis.call('LLEN', KEYS[2]) ~= tonumber(ARGV[2]) then return 0 end
+append_audit(KEYS[2], KEYS[3], KEYS[4], 6, tonumber(ARGV[5]))
+if ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[5], 'NX', ARGV[4], KEYS[1])
+  redis.call('ZADD', KEYS[6], 'NX', ARGV[4], KEYS[1])
+end
+return 1
+"""
+)
+
+# KEYS: pr px; indexes inbox rows stored before schema 2 by interrupt id -> rows indexed
+MIGRATE_V2 = """
+local rows = redis.call('HGETALL', KEYS[1])
+local n = 0
+for j = 1, #rows, 2 do
+  local row = rows[j + 1]
+  local head = cjson.decode(string.sub(row, 1, string.find(row, '\\n') - 1))
+  redis.call('HSETNX', KEYS[2], head[4], rows[j])
+  n = n + 1
+end
+return n
+"""
 
 # KEYS: t c b; ARGV: seq ('' for the latest) -> checkpoint or false
 GET = (
@@ -181,15 +251,22 @@ return {positions, hmget(KEYS[2], positions)}
 """
 )
 
-# KEYS: t c b pi pr -> 1 if the thread existed
+# KEYS: t c b pi pr px rd rdg -> 1 if the thread existed
 DELETE = """
 local pids = redis.call('HGET', KEYS[1], 'pids')
 if pids then
   for pos in string.gmatch(pids, '%S+') do
     redis.call('ZREM', KEYS[4], pos)
+    local row = redis.call('HGET', KEYS[5], pos)
+    if row then
+      local head = cjson.decode(string.sub(row, 1, string.find(row, '\\n') - 1))
+      redis.call('HDEL', KEYS[6], head[4])
+    end
     redis.call('HDEL', KEYS[5], pos)
   end
 end
+redis.call('ZREM', KEYS[7], KEYS[1])
+redis.call('ZREM', KEYS[8], KEYS[1])
 return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) > 0 and 1 or 0
 """
 

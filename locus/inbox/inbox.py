@@ -10,6 +10,7 @@ two processes answering one item at once record exactly one answer.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -151,9 +152,7 @@ class Inbox:
         scan = cursor
         while len(items) < limit:
             page = await self.checkpointer.list_pending(limit=max(limit, 50), cursor=scan)
-            rows = [
-                r for r in page.items if graph in (None, r.graph) and node in (None, r.node)
-            ]
+            rows = [r for r in page.items if graph in (None, r.graph) and node in (None, r.node)]
             ready = await self.checkpointer.ready_among([r.thread_id for r in rows])
             for row in rows:
                 if row.ask is None and row.thread_id not in ready:
@@ -271,7 +270,11 @@ class Inbox:
             now = time.time()
             if refusal is not None:
                 draft = _draft(
-                    "refused", now, row, actor, {"why": str(refusal), "error": type(refusal).__name__}
+                    "refused",
+                    now,
+                    row,
+                    actor,
+                    {"why": str(refusal), "error": type(refusal).__name__},
                 )
                 if await self._append(row, trail, [draft], None):
                     raise refusal
@@ -292,8 +295,8 @@ class Inbox:
                     answers_needed=0 if complete else quorum - agreeing,
                 )
         raise ResumeConflictError(
-            f"interrupt {interrupt_id!r} kept changing while {actor.id!r} answered it "
-            f"({_ATTEMPTS} attempts); try again"
+            f"interrupt {interrupt_id!r} kept changing while {actor.id!r} answered it, or an "
+            f"execution holds its thread ({_ATTEMPTS} attempts); try again"
         )
 
     async def expire_due(self, now: float | dt.datetime | None = None) -> list[TimeoutAction]:
@@ -361,14 +364,14 @@ class Inbox:
             row.thread_id, rows, checkpoint=row.seq, ready_graph=ready
         ):
             return True
-        current = await self.checkpointer.find_pending(row.interrupt_id)
-        if current is None or current.seq != row.seq:
+        if await self.checkpointer.find_pending(row.interrupt_id) is None:
             # the pause was resumed (or the thread deleted) while we decided
-            if current is None:
-                raise UnknownInterruptError(
-                    f"interrupt {row.interrupt_id!r} of thread {row.thread_id!r} is no longer "
-                    "pending: its thread was resumed meanwhile"
-                )
+            raise UnknownInterruptError(
+                f"interrupt {row.interrupt_id!r} of thread {row.thread_id!r} is no longer "
+                "pending: its thread was resumed meanwhile"
+            )
+        # another writer came first, or an execution holds the thread: read again shortly
+        await asyncio.sleep(0.005)
         return False
 
     async def _row(self, interrupt_id: str) -> PendingItem:
@@ -407,9 +410,7 @@ def _item(row: PendingItem, ask: Ask, state: ItemState) -> InboxItem:
         deadline=None if ask.deadline is None else _utc(ask.deadline),
         answerers=ask.answerers,
         digest=payload_digest(serializer.to_tree(row.payload, root="payload", thread_id="-")),
-        answers=[
-            {"actor": (who or {}).get("id"), "at": _utc(at)} for who, _, at in state.partial
-        ],
+        answers=[{"actor": (who or {}).get("id"), "at": _utc(at)} for who, _, at in state.partial],
         checkpoint=row.seq,
     )
 

@@ -161,9 +161,7 @@ def _timeout_json(on_timeout: Any, to_tree: Any) -> dict[str, Any] | None:
         return {
             "kind": "escalate",
             "answerers": None if on_timeout.answerers is None else on_timeout.answerers.to_json(),
-            "after": None
-            if on_timeout.deadline is None
-            else on_timeout.deadline.total_seconds(),
+            "after": None if on_timeout.deadline is None else on_timeout.deadline.total_seconds(),
             "then": _timeout_json(on_timeout.on_timeout, to_tree),
         }
     return {"kind": "value", "value": to_tree(on_timeout)}

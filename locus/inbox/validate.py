@@ -56,9 +56,7 @@ def schema_problem(value: Any, schema: Any, path: str = "answer", root: Any = No
         return f"{path} must be one of {schema['enum']!r}, got {value!r}"
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
-        if isinstance(options, list) and all(
-            schema_problem(value, o, path, root) for o in options
-        ):
+        if isinstance(options, list) and all(schema_problem(value, o, path, root) for o in options):
             return f"{path} matches none of the allowed shapes"
     for part in schema.get("allOf") or ():
         problem = schema_problem(value, part, path, root)

@@ -78,10 +78,7 @@ async def check_direct(
         where = f"interrupt {p.id!r} of thread {thread_id!r} (node {p.node!r})"
         why = ask.answerers.why_not(command.actor)
         if why is None and ask.answerers.quorum > 1:
-            why = (
-                f"it needs {ask.answerers.quorum} distinct answers; gather them with "
-                "Inbox.answer"
-            )
+            why = f"it needs {ask.answerers.quorum} distinct answers; gather them with Inbox.answer"
         if why is not None:
             raise AnswerNotAllowedError(f"{where} may not be answered: {why}")
 

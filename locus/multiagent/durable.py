@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from locus.checkpoint import codec, serializer
+from locus.checkpoint.audit import AuditDraft
 from locus.core.command import NO_ANSWER, Command
 from locus.core.interrupt import InterruptState
 from locus.errors import (
@@ -32,7 +33,6 @@ from locus.errors import (
     StateSerializationError,
     ThreadNotFoundError,
 )
-from locus.checkpoint.audit import AuditDraft
 from locus.multiagent import answers, leases
 from locus.multiagent.result import GraphResult
 from locus.multiagent.run_state import PAUSE_KEY, RunState

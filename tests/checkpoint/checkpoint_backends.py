@@ -47,6 +47,8 @@ class Backend:
     overwrite_record: Callable[[Checkpointer, str, int, bytes], Awaitable[None]]
     overwrite_value: Callable[[Checkpointer, str, str, int, bytes], Awaitable[None]]
     overwrite_pending: Callable[[Checkpointer, str, str, bytes], Awaitable[None]]
+    #: replaces the body of one audit entry in place, as someone editing the store would
+    edit_audit: Callable[[str, int, str], Awaitable[None]] | None = None
 
 
 def memory_backend() -> Backend:
@@ -78,7 +80,13 @@ def memory_backend() -> Backend:
             if row.thread_id == thread_id and row.interrupt_id == interrupt_id:
                 shared._inbox[position] = dataclasses.replace(row, payload=data)
 
-    return Backend("memory", make, stored, overwrite_record, overwrite_value, overwrite_pending)
+    async def edit_audit(thread_id: str, seq: int, body: str) -> None:
+        trail = shared._audit.threads[thread_id]
+        trail[seq - 1] = dataclasses.replace(trail[seq - 1], body=body)
+
+    return Backend(
+        "memory", make, stored, overwrite_record, overwrite_value, overwrite_pending, edit_audit
+    )
 
 
 def sqlite_backend(path: Path) -> Backend:
@@ -123,7 +131,15 @@ def sqlite_backend(path: Path) -> Backend:
     def make(**kwargs: Any) -> Checkpointer:
         return SQLiteCheckpointer(path, **kwargs)
 
-    return Backend("sqlite", make, stored, overwrite_record, overwrite_value, overwrite_pending)
+    async def edit_audit(thread_id: str, seq: int, body: str) -> None:
+        run(
+            "UPDATE locus_audit SET body = ? WHERE thread_id = ? AND seq = ?",
+            (body, thread_id, seq),
+        )
+
+    return Backend(
+        "sqlite", make, stored, overwrite_record, overwrite_value, overwrite_pending, edit_audit
+    )
 
 
 def postgres_backend(schema: str) -> Backend:
@@ -170,7 +186,15 @@ def postgres_backend(schema: str) -> Backend:
 
         return PostgresCheckpointer(POSTGRES_DSN, schema=schema, max_size=4, **kwargs)
 
-    return Backend("postgres", make, stored, overwrite_record, overwrite_value, overwrite_pending)
+    async def edit_audit(thread_id: str, seq: int, body: str) -> None:
+        await run(
+            "UPDATE S.locus_audit SET body = %s WHERE thread_id = %s AND seq = %s",
+            (body, thread_id, seq),
+        )
+
+    return Backend(
+        "postgres", make, stored, overwrite_record, overwrite_value, overwrite_pending, edit_audit
+    )
 
 
 def redis_backend(prefix: str) -> Backend:
@@ -218,4 +242,16 @@ def redis_backend(prefix: str) -> Backend:
 
         return RedisCheckpointer(REDIS_URL, prefix=prefix, **kwargs)
 
-    return Backend("redis", make, stored, overwrite_record, overwrite_value, overwrite_pending)
+    async def edit_audit(thread_id: str, seq: int, body: str) -> None:
+        async def edit(client: Any) -> None:
+            key = f"{prefix}a:{thread_id}"
+            position, _, text = (await client.lindex(key, seq - 1)).partition(b"\n")
+            row = json.loads(text)
+            row[2] = body
+            await client.lset(key, seq - 1, position + b"\n" + json.dumps(row).encode())
+
+        await with_client(edit)
+
+    return Backend(
+        "redis", make, stored, overwrite_record, overwrite_value, overwrite_pending, edit_audit
+    )
