@@ -14,7 +14,7 @@ from locus.checkpoint import Checkpointer
 from locus.checkpoint.sqlite import SQLiteCheckpointer
 from locus.core import interrupt
 from locus.errors import ConfigurationError
-from locus.inbox import Actor, Expire, Inbox
+from locus.inbox import Actor, Answerers, Escalate, Expire, Inbox
 from locus.multiagent import END, START, StateGraph
 from locus.notify import Notifications, WebhookNotifier, sign_webhook, verify_webhook
 
@@ -166,3 +166,33 @@ def test_two_notifiers_with_one_name_are_refused(store: Checkpointer) -> None:
     a = WebhookNotifier("ops", "http://127.0.0.1:1/", secret="k")
     with pytest.raises(ConfigurationError, match="unique"):
         Notifications(store, [a, a])
+
+
+def escalating_graph(cp: Checkpointer) -> StateGraph:
+    graph = StateGraph("escalations", checkpointer=cp)
+
+    async def ask(state: dict[str, Any]) -> dict[str, Any]:
+        answer = interrupt(
+            {"question": "Refund 900?"},
+            deadline=dt.timedelta(hours=1),
+            on_timeout=Escalate(answerers=Answerers(roles={"lead"})),
+        )
+        return {"answer": answer}
+
+    graph.add_node("ask", ask).add_edge(START, "ask").add_edge("ask", END)
+    return graph
+
+
+async def test_an_escalation_is_announced_with_the_item_still_pending(store: Checkpointer) -> None:
+    await escalating_graph(store).execute({}, thread_id="e-1")
+    item = (await Inbox(store).pending()).items[0]
+    assert item.deadline is not None
+    with webhook_receiver("k") as receiver:
+        notes = Notifications(store, [WebhookNotifier("leads", receiver.url, secret="k")])
+        await notes.run_once()
+        await Inbox(store).expire_due(now=item.deadline.timestamp() + 1)
+        await notes.run_once()
+    assert [(b["kind"], b["summary"]) for b in receiver.received] == [
+        ("asked", "Refund 900?"),
+        ("escalated", "Refund 900?"),
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -357,12 +358,23 @@ def _csrf_refused(request: Request, actor: Actor) -> Response:
 
 
 async def _count_stream(request: Request) -> AsyncIterator[str]:
-    inbox: Inbox = request.app.state.inbox
     last: int | None = None
     while not await request.is_disconnected():
-        page = await inbox.pending(limit=500)
-        total = page.total if page.total is not None else len(page.items)
+        total = await _pending_total(request.app)
         if total != last:
             last = total
             yield f"event: count\ndata: {json.dumps({'total': total})}\n\n"
         await asyncio.sleep(request.app.state.poll_seconds)
+
+
+async def _pending_total(app: FastAPI) -> int:
+    """The pending count, read at most once per poll interval however many pages listen."""
+    cached: tuple[float, int] | None = getattr(app.state, "pending_total", None)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < app.state.poll_seconds:
+        return cached[1]
+    inbox: Inbox = app.state.inbox
+    page = await inbox.pending(limit=500)
+    total = page.total if page.total is not None else len(page.items)
+    app.state.pending_total = (now, total)
+    return total
