@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -204,18 +205,29 @@ def _add_pages(app: FastAPI) -> None:
         mine: bool = False,
         overdue: bool = False,
         cursor: str | None = None,
+        sort: str = "newest",
         answered: str | None = None,
     ) -> Response:
         inbox: Inbox = request.app.state.inbox
+        by_deadline = sort == "deadline"
         page = await inbox.pending(
             graph=graph or None,
             node=node or None,
             actor=actor if mine else None,
             overdue=True if overdue else None,
-            limit=50,
-            cursor=cursor or None,
+            # soonest deadline first needs every item in hand: one long page, no paging
+            limit=_DEADLINE_PAGE if by_deadline else 50,
+            cursor=None if by_deadline else cursor or None,
         )
-        filters = {"graph": graph, "node": node, "mine": mine, "overdue": overdue}
+        if by_deadline:
+            page = replace(page, items=sorted(page.items, key=_deadline_key), next_cursor=None)
+        filters = {
+            "graph": graph,
+            "node": node,
+            "mine": mine,
+            "overdue": overdue,
+            "sort": "deadline" if by_deadline else None,
+        }
         context = {
             "page": page,
             "filters": filters,
@@ -279,6 +291,15 @@ def _add_pages(app: FastAPI) -> None:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+
+
+_DEADLINE_PAGE = 500
+
+
+def _deadline_key(item: InboxItem) -> tuple[bool, float, float]:
+    """Soonest deadline first, items without one last; newest first among equals."""
+    due = item.deadline.timestamp() if item.deadline else 0.0
+    return (item.deadline is None, due, -item.created_at.timestamp())
 
 
 async def _item_response(

@@ -321,3 +321,14 @@ async def _first_event(app: Any, path: str, *, cookie: str) -> bytes:
     finally:
         disconnect.set()
         await asyncio.wait_for(task, 10)
+
+
+async def test_the_list_can_put_the_soonest_deadline_first(
+    client: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    await log_in(client, tokens["ana"])
+    newest = (await client.get("/")).text
+    soonest = (await client.get("/?sort=deadline")).text
+    # only the triage item has a deadline: newest-first puts it last, deadline-first first
+    assert newest.index("Triage ticket T-1") > newest.index("Which plan?")
+    assert soonest.index("Triage ticket T-1") < soonest.index("Which plan?")
