@@ -8,7 +8,8 @@ process of its own, or ``run_once()`` from a scheduler. Needs ``pip install 'loc
 
 from __future__ import annotations
 
-from locus.notify.base import DeliveryFailed, Notice, Notifier
+from locus.errors import NotificationError
+from locus.notify.base import Notice, Notifier
 from locus.notify.dispatch import Notifications
 from locus.notify.email import EmailLinks, EmailNotifier
 from locus.notify.ledger import Delivery
@@ -18,10 +19,10 @@ from locus.notify.webhook import WebhookNotifier
 
 __all__ = [
     "Delivery",
-    "DeliveryFailed",
     "EmailLinks",
     "EmailNotifier",
     "Notice",
+    "NotificationError",
     "Notifications",
     "Notifier",
     "SlackInteractions",

@@ -10,14 +10,10 @@ from typing import Any, Literal
 
 from locus.errors import ConfigurationError
 
-__all__ = ["DeliveryFailed", "Notice", "NoticeKind", "Notifier"]
+__all__ = ["Notice", "NoticeKind", "Notifier"]
 
 NoticeKind = Literal["asked", "reminder", "escalated", "expired", "timed_out"]
 ALL_KINDS: frozenset[str] = frozenset({"asked", "reminder", "escalated", "expired", "timed_out"})
-
-
-class DeliveryFailed(Exception):
-    """A transport could not deliver; the dispatcher records why and retries later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,5 +102,5 @@ class Notifier(ABC):
         """Deliver ``notice`` once.
 
         Raises:
-            DeliveryFailed: (or any exception) it was not delivered; it is retried.
+            NotificationError: (or any exception) it was not delivered; it is retried.
         """

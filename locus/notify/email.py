@@ -21,9 +21,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from locus.checkpoint import Checkpointer
-from locus.errors import ConfigurationError, LocusError
+from locus.errors import ConfigurationError, LocusError, NotificationError
 from locus.inbox import Actor, Inbox
-from locus.notify.base import DeliveryFailed, Notice, Notifier
+from locus.notify.base import Notice, Notifier
 from locus.notify.ledger import ledger_for
 from locus.notify.signing import read_link, sign_link
 
@@ -124,7 +124,9 @@ class EmailNotifier(Notifier):
         try:
             await asyncio.to_thread(self._send_all, messages)
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryFailed(f"SMTP {self.smtp_host}:{self.smtp_port} failed: {exc}") from exc
+            raise NotificationError(
+                f"SMTP {self.smtp_host}:{self.smtp_port} failed: {exc}"
+            ) from exc
 
     def _send_all(self, messages: list[EmailMessage]) -> None:
         with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=15) as smtp:

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from locus.errors import ConfigurationError, LocusError
+from locus.errors import ConfigurationError, LocusError, NotificationError
 from locus.inbox import Actor, Inbox
-from locus.notify.base import DeliveryFailed, Notice, Notifier
+from locus.notify.base import Notice, Notifier
 from locus.notify.signing import verify_slack
 
 __all__ = ["SlackInteractions", "SlackNotifier", "slack_message"]
@@ -124,9 +124,11 @@ class SlackNotifier(Notifier):
                 async with httpx.AsyncClient(timeout=10) as client:
                     response = await client.post(self.webhook_url, json=message)
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"Slack webhook failed: {exc!r}") from exc
+            raise NotificationError(f"slack {self.name!r}: webhook failed: {exc!r}") from exc
         if not response.is_success:
-            raise DeliveryFailed(f"Slack webhook answered {response.status_code}: {response.text}")
+            raise NotificationError(
+                f"Slack webhook answered {response.status_code}: {response.text}"
+            )
 
 
 class SlackInteractions:

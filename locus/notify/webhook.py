@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import httpx
 
-from locus.errors import ConfigurationError
-from locus.notify.base import DeliveryFailed, Notice, Notifier
+from locus.errors import ConfigurationError, NotificationError
+from locus.notify.base import Notice, Notifier
 from locus.notify.signing import SIGNATURE_HEADER, sign_webhook
 
 __all__ = ["WebhookNotifier"]
@@ -70,6 +70,9 @@ class WebhookNotifier(Notifier):
                 async with httpx.AsyncClient(timeout=self.timeout) as client:
                     response = await client.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"POST {self.url} failed: {exc!r}") from exc
+            where = f"webhook {self.name!r}: POST {self.url}"
+            raise NotificationError(f"{where} failed: {exc!r}") from exc
         if not response.is_success:
-            raise DeliveryFailed(f"POST {self.url} answered {response.status_code}")
+            raise NotificationError(
+                f"webhook {self.name!r}: POST {self.url} answered {response.status_code}"
+            )
