@@ -236,19 +236,9 @@ def _answer(args: argparse.Namespace, out: Output) -> int:
 
 
 def _serve(args: argparse.Namespace, out: Output) -> int:
-    try:
-        import uvicorn
-
-        from locus.inbox.web import InsecureNoAuth, TokenAuth, WebAuth, create_app
-    except ImportError as exc:
-        from locus.errors import MissingDependencyError
-
-        raise MissingDependencyError(
-            f"the inbox web app needs the web extra ({exc.name} is missing): "
-            "pip install 'locus[web]'"
-        ) from exc
     from locus.inbox import Actor
     from locus.inbox.tokens import TOKENS_ENV
+    from locus.inbox.web import InsecureNoAuth, TokenAuth, WebAuth, create_app  # the extra
 
     auth: WebAuth
     if args.insecure_no_auth:
@@ -269,6 +259,8 @@ def _serve(args: argparse.Namespace, out: Output) -> int:
         auth = TokenAuth.from_file(path)
     app = create_app(_checkpointer(args), auth=auth)
     out.line(f"locus inbox on http://{args.host}:{args.port}  (API docs at /docs)")
+    import uvicorn  # after locus.inbox.web, which names the extra when it is missing
+
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

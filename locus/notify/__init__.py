@@ -9,6 +9,7 @@ process of its own, or ``run_once()`` from a scheduler. Needs ``pip install 'loc
 from __future__ import annotations
 
 from locus.errors import NotificationError
+from locus.notify import _requires  # noqa: F401  (first: names a missing extra)
 from locus.notify.base import Notice, Notifier
 from locus.notify.dispatch import Notifications
 from locus.notify.email import EmailLinks, EmailNotifier

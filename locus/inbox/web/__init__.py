@@ -7,6 +7,7 @@ default: pass ``TokenAuth.from_file(path)``, or ``InsecureNoAuth.as_actor()`` fo
 
 from __future__ import annotations
 
+from locus.inbox.web import _requires  # noqa: F401  (first: names a missing extra)
 from locus.inbox.web.app import create_app
 from locus.inbox.web.auth import InsecureNoAuth, TokenAuth, WebAuth
 
