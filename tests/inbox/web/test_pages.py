@@ -169,11 +169,14 @@ async def test_options_are_buttons_that_answer_with_the_option(
     item = await item_of(store, "choices")
     page = await client.get(f"/items/{item.id}")
     assert '<button type="submit" name="action" value="option:1">pro</button>' in page.text
-    response = await _submit(client, f"/items/{item.id}", {"action": "option:1"})
+    response = await _submit(
+        client, f"/items/{item.id}", {"action": "option:1", "reason": "they asked for it"}
+    )
     assert response.status_code == 303
     trail = await Inbox(store).audit(item.thread_id)
     assert trail[-1].kind == "answered"
     assert trail[-1].data["value"] == "pro"
+    assert trail[-1].data["reason"] == "they asked for it"
 
 
 async def test_tool_approval_shows_the_tool_and_rejects_with_a_message(
