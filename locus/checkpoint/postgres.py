@@ -347,19 +347,6 @@ class PostgresCheckpointer(Checkpointer):
 
     # --- the audit trail -----------------------------------------------------------------
 
-    async def _insert_audit(self, conn: Conn, thread_id: str, rows: list[AuditRow]) -> None:
-        await conn.execute(
-            self._sql["insert_audit"],
-            {
-                "tid": thread_id,
-                "seqs": [r.seq for r in rows],
-                "bodies": [r.body for r in rows],
-                "prevs": [r.prev_hash for r in rows],
-                "hashes": [r.hash for r in rows],
-            },
-            binary=True,
-        )
-
     async def _append_audit(
         self,
         thread_id: str,
@@ -368,22 +355,24 @@ class PostgresCheckpointer(Checkpointer):
         ready_graph: str | None,
         now: float,
     ) -> bool:
+        params = {
+            "tid": thread_id,
+            "checkpoint": checkpoint,
+            "now": now,
+            "head": rows[0].seq - 1,
+            "graph": ready_graph,
+            "seqs": [r.seq for r in rows],
+            "bodies": [r.body for r in rows],
+            "prevs": [r.prev_hash for r in rows],
+            "hashes": [r.hash for r in rows],
+        }
+
         async def append(conn: Conn) -> bool:
-            async with conn.transaction():
-                found = await self._one(conn, "lock_thread", (thread_id,))
-                if found is None or found[0] != checkpoint or found[2]:
-                    return False
-                if found[1] is not None and found[1] <= now:
-                    return False
-                head = await self._one(conn, "head", (thread_id,))
-                if (0 if head is None else int(head[0])) != rows[0].seq - 1:
-                    return False
-                await self._insert_audit(conn, thread_id, rows)
-                if ready_graph is not None:
-                    await conn.execute(
-                        self._sql["mark_ready"], (thread_id, ready_graph, now), binary=True
-                    )
-                return True
+            try:
+                row = await self._one(conn, "append_audit", params)
+            except psycopg.errors.UniqueViolation:
+                return False  # another writer appended after the head we chained to
+            return bool(row and row[0])
 
         return await self._run("append to the audit trail", append)
 

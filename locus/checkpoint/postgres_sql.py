@@ -175,7 +175,7 @@ WITH t AS (
     DELETE FROM {{s}}.locus_ready WHERE %(clear_ready)b AND thread_id = %(tid)b
         AND EXISTS (SELECT FROM t)
 ), l AS (
-    -- positions in commit order (see _INSERT_AUDIT); taken only by puts that audit
+    -- positions in commit order (see _APPEND_AUDIT); taken only by puts that audit
     SELECT pg_advisory_xact_lock(7170420632) FROM t WHERE cardinality(%(seqs)b::integer[]) > 0
 ), a AS (
     INSERT INTO {{s}}.locus_audit (thread_id, seq, body, prev_hash, hash)
@@ -217,10 +217,37 @@ SELECT position, thread_id, graph, node, interrupt_id, payload, created_at, seq
 FROM {s}.locus_pending WHERE interrupt_id = %b ORDER BY position DESC LIMIT 1
 """
 
-_LOCK_THREAD = f"""
-SELECT latest_seq, expires_at,
-       lease_owner IS NOT NULL AND lease_expires > {_NOW} AS leased
-FROM {{s}}.locus_threads WHERE thread_id = %b FOR UPDATE
+# Positions are handed out in commit order: one audit writer at a time store-wide (the
+# advisory lock, held from the insert to its commit), so a feed reader never sees a later
+# position commit before an earlier one.
+# One statement: the checks (the pause still latest, no lease, the trail's head as read)
+# and the writes. Two of them racing both pass the head check on their snapshots; the
+# (thread_id, seq) key then refuses the second, which the caller reports as "changed".
+_APPEND_AUDIT = f"""
+WITH ok AS (
+    SELECT 1 FROM {{s}}.locus_threads AS t
+    WHERE t.thread_id = %(tid)b AND t.latest_seq = %(checkpoint)b
+      AND NOT (t.lease_owner IS NOT NULL AND t.lease_expires > {_NOW})
+      AND (t.expires_at IS NULL OR t.expires_at > %(now)b)
+      AND %(head)b = coalesce(
+          (SELECT max(a.seq) FROM {{s}}.locus_audit AS a WHERE a.thread_id = %(tid)b), 0)
+    FOR UPDATE
+), l AS (
+    SELECT pg_advisory_xact_lock(7170420632) FROM ok
+), a AS (
+    INSERT INTO {{s}}.locus_audit (thread_id, seq, body, prev_hash, hash)
+    SELECT %(tid)b, u.q, u.b, u.p, u.h
+    FROM (SELECT count(*) AS n FROM l) AS locked,
+        unnest(%(seqs)b::integer[], %(bodies)b::text[], %(prevs)b::text[], %(hashes)b::text[])
+        WITH ORDINALITY AS u (q, b, p, h, o)
+    WHERE locked.n > 0
+    ORDER BY u.o
+), r AS (
+    INSERT INTO {{s}}.locus_ready (thread_id, graph, at)
+    SELECT %(tid)b, %(graph)b, %(now)b FROM ok WHERE %(graph)b::text IS NOT NULL
+    ON CONFLICT (thread_id) DO NOTHING
+)
+SELECT count(*) FROM ok
 """
 
 _HEAD = """
@@ -230,22 +257,6 @@ SELECT seq, hash FROM {s}.locus_audit WHERE thread_id = %b ORDER BY seq DESC LIM
 # Positions are handed out in commit order: one audit writer at a time store-wide, held
 # only from this insert to its commit, so a feed reader never sees a later position
 # commit before an earlier one.
-_INSERT_AUDIT = """
-WITH l AS (SELECT pg_advisory_xact_lock(7170420632))
-INSERT INTO {s}.locus_audit (thread_id, seq, body, prev_hash, hash)
-SELECT %(tid)b, u.q, u.b, u.p, u.h FROM l,
-    unnest(%(seqs)b::integer[], %(bodies)b::text[], %(prevs)b::text[], %(hashes)b::text[])
-    WITH ORDINALITY AS u (q, b, p, h, o)
-ORDER BY u.o
-"""
-
-_MARK_READY = """
-INSERT INTO {s}.locus_ready (thread_id, graph, at) VALUES (%b, %b, %b)
-ON CONFLICT (thread_id) DO NOTHING
-"""
-
-_CLEAR_READY = "DELETE FROM {s}.locus_ready WHERE thread_id = %b"
-
 _READ_AUDIT = """
 SELECT thread_id, seq, body, prev_hash, hash, position FROM {s}.locus_audit
 WHERE thread_id = %b ORDER BY seq
@@ -333,11 +344,8 @@ def statements(schema: str) -> dict[str, str]:
         "schema_v2": _SCHEMA_V2.format(s=quoted),
         "version_table": _VERSION_TABLE.format(s=quoted),
         "find_pending": _FIND_PENDING.format(s=quoted),
-        "lock_thread": _LOCK_THREAD.format(s=quoted),
+        "append_audit": _APPEND_AUDIT.format(s=quoted),
         "head": _HEAD.format(s=quoted),
-        "insert_audit": _INSERT_AUDIT.format(s=quoted),
-        "mark_ready": _MARK_READY.format(s=quoted),
-        "clear_ready": _CLEAR_READY.format(s=quoted),
         "read_audit": _READ_AUDIT.format(s=quoted),
         "feed": _FEED.format(s=quoted),
         "list_ready": _LIST_READY.format(s=quoted),

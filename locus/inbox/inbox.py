@@ -155,8 +155,8 @@ class Inbox:
             rows = [r for r in page.items if graph in (None, r.graph) and node in (None, r.node)]
             ready = await self.checkpointer.ready_among([r.thread_id for r in rows])
             for row in rows:
-                if row.ask is None and row.thread_id not in ready:
-                    item = _item(row, Ask(), ItemState())
+                if row.thread_id not in ready and not _may_have_history(row.ask):
+                    item = _item(row, Ask.load(row.ask), ItemState())
                 else:
                     item_or_none = await self._current(row)
                     if item_or_none is None:
@@ -389,6 +389,17 @@ class Inbox:
         if state.complete is not None:
             return None
         return _item(row, _effective(row, state), state)
+
+
+def _may_have_history(ask: dict[str, Any] | None) -> bool:
+    """Whether the trail may hold something that changes an unanswered item: partial
+    answers (a quorum above 1) or escalations. Without them only a complete answer could,
+    and that marks the thread ready."""
+    if not ask:
+        return False
+    answerers = ask.get("answerers") or {}
+    rule = ask.get("on_timeout") or {}
+    return bool(answerers.get("quorum", 1) > 1 or rule.get("kind") == "escalate")
 
 
 def _effective(row: PendingItem, state: ItemState) -> Ask:

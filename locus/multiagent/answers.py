@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer, StoredCheckpoint
     from locus.multiagent.run_state import RunState
 
-__all__ = ["asked_entries", "check_direct", "resume_entries", "stored_answers"]
+__all__ = [
+    "asked_entries",
+    "check_direct",
+    "refuse_unallowed",
+    "resume_entries",
+    "stored_answers",
+]
 
 
 async def stored_answers(
@@ -52,30 +58,55 @@ async def check_direct(
     rs: RunState,
     command: Command,
 ) -> None:
-    """Refuse a direct answer to an interrupt whose answerers do not admit its actor.
+    """Refuse a direct answer to a stored interrupt whose answerers (as escalated since the
+    pause) do not admit its actor.
+
+    Raises:
+        AnswerNotAllowedError: as ``refuse_unallowed``.
+    """
+    if not any(p.ask is not None and p.ask.get("answerers") for p in rs.pending):
+        return
+    if not any(p.ask is not None and (p.ask.get("on_timeout") or {}) for p in rs.pending):
+        refuse_unallowed(rs, command, thread_id)
+        return
+    from locus.inbox.state import item_states
+
+    states = item_states(await checkpointer.read_audit(thread_id), stored.seq)
+    refuse_unallowed(rs, command, thread_id, {k: v.escalations for k, v in states.items()})
+
+
+def refuse_unallowed(
+    rs: RunState,
+    command: Command,
+    thread_id: str | None,
+    escalations: dict[str, list[tuple[float, dict[str, Any]]]] | None = None,
+) -> None:
+    """Refuse ``command``'s answers to interrupts whose answerers do not admit its actor.
+
+    Args:
+        rs: the paused run.
+        command: the resume.
+        thread_id: the stored thread, or ``None`` for a snapshot.
+        escalations: per interrupt id, the escalations applied since the pause.
 
     Raises:
         AnswerNotAllowedError: the actor is missing, not allowed, or the interrupt needs
             more than one answer (a quorum is gathered with ``Inbox.answer``).
     """
-    guarded = [p for p in rs.pending if p.ask is not None and p.ask.get("answerers")]
-    if not guarded:
-        return
-    from locus.inbox.rules import Ask
-    from locus.inbox.state import item_states
-
     ids = set(command.resume_by_id or ()) or {p.id for p in rs.pending}
-    states = item_states(await checkpointer.read_audit(thread_id), stored.seq)
-    for p in guarded:
-        if p.id not in ids:
+    for p in rs.pending:
+        if p.ask is None or p.id not in ids or not p.ask.get("answerers"):
             continue
+        from locus.inbox.rules import Ask
+
         ask = Ask.load(p.ask)
-        state = states.get(p.id)
-        for at, step in state.escalations if state else ():
+        for at, step in (escalations or {}).get(p.id, ()):
             ask = ask.escalated(step, at)
         if ask.answerers is None:
             continue
-        where = f"interrupt {p.id!r} of thread {thread_id!r} (node {p.node!r})"
+        where = f"interrupt {p.id!r} of node {p.node!r}" + (
+            f" of thread {thread_id!r}" if thread_id is not None else ""
+        )
         why = ask.answerers.why_not(command.actor)
         if why is None and ask.answerers.quorum > 1:
             why = f"it needs {ask.answerers.quorum} distinct answers; gather them with Inbox.answer"

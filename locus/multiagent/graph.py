@@ -368,6 +368,10 @@ class StateGraph:
         )
         if isinstance(inputs, Command):
             values, run_state = _from_snapshot(inputs)
+            if inputs.has_resume and any(p.ask for p in run_state.pending):
+                from locus.multiagent.answers import refuse_unallowed
+
+                refuse_unallowed(run_state, inputs, None)
             return await run.resume(values, run_state, inputs)
         if inputs is None:
             return await run.start({})

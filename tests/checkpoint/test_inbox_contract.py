@@ -323,3 +323,17 @@ async def test_a_plain_interrupt_stores_no_rules_in_its_snapshot(backend: Backen
     result = await graph.execute({"amount": 5}, thread_id="t1")
     marker = result.final_state["_locus_pause"]
     assert set(marker["interrupts"][0]) == {"id", "node", "index", "payload", "schema"}
+
+
+async def test_a_snapshot_resume_is_held_to_the_answerers_too() -> None:
+    graph = StateGraph("snap")
+
+    def approve(state: dict[str, Any]) -> dict[str, Any]:
+        return {"decision": interrupt("ok?", answerers=Answerers(users={"ann"}))}
+
+    graph.add_node("approve", approve).add_edge(START, "approve").add_edge("approve", END)
+    paused_run = await graph.execute({})
+    with pytest.raises(AnswerNotAllowedError, match="bob"):
+        await graph.execute(Command(update=paused_run.final_state, resume="y", actor=BOB))
+    done = await graph.execute(Command(update=paused_run.final_state, resume="y", actor=ANN))
+    assert done.final_state == {"decision": "y"}
