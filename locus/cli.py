@@ -26,7 +26,7 @@ from locus.errors import LocusError
 
 __all__ = ["COMMAND_GROUPS", "Output", "main", "run_async"]
 
-COMMAND_GROUPS: tuple[str, ...] = ("locus.workers.cli",)
+COMMAND_GROUPS: tuple[str, ...] = ("locus.inbox.cli", "locus.workers.cli")
 """Modules that add command groups, in the order ``locus --help`` lists them."""
 
 Handler = Callable[[argparse.Namespace, "Output"], int]

@@ -53,6 +53,7 @@ Catch ``LocusError`` to catch them all. Errors a caller causes by misusing the A
     │   ├── BadRequestError             400/404/422, never retried
     │   ├── ProviderUnavailableError    5xx and dropped connections, retried
     │   └── ProviderTimeoutError        the request timed out, retried
+    ├── NotificationError               a notifier could not deliver; retried, reason kept
     └── CheckpointError                 a checkpointer could not load or save
         ├── StateSerializationError     a value that cannot be stored (key path and type named)
         ├── SchemaVersionError          a stored record of an unknown schema version
@@ -92,6 +93,7 @@ __all__ = [
     "NodeExecutionError",
     "NodeTimeoutError",
     "NothingToResumeError",
+    "NotificationError",
     "OutputValidationError",
     "ProviderAuthenticationError",
     "ProviderTimeoutError",
@@ -396,6 +398,11 @@ class ProviderTimeoutError(ModelProviderError, TimeoutError):
 
 
 # --- storage ------------------------------------------------------------------------------
+
+
+class NotificationError(LocusError):
+    """A notifier could not deliver a notice (refused, unreachable, timed out). The
+    dispatcher records the message and tries again later, with backoff."""
 
 
 class CheckpointError(LocusError):
