@@ -9,9 +9,10 @@ What it does, each step a command you could run yourself in another terminal:
 2. starts a worker: ``locus worker desk:graph --store URL --concurrency 8``;
 3. waits for every ticket to finish or pause: refunds over $100 wait for a manager;
 4. lists them: ``locus threads list --status paused --store URL``;
-5. a manager answers three of them through the inbox (approves two, declines one): the
-   answers are stored with who gave them, the worker resumes those threads and finishes
-   them; the rest stay in the inbox (``locus threads audit T-003`` shows the trail);
+5. a manager answers three of them from the command line (``locus inbox answer ID yes
+   --as maria``; approves two, declines one): the answers are stored with who gave them,
+   the worker resumes those threads and finishes them; the rest stay in the inbox
+   (``locus threads audit T-036`` shows the trail);
 6. stops the worker with SIGTERM (it finishes what it holds first).
 
 Every reply is written to ``.locus/support_desk_outbox.txt`` once (``once()``), whichever
@@ -36,7 +37,6 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 from desk import build  # noqa: E402
 
 from locus.checkpoint import connect  # noqa: E402
-from locus.inbox import Actor, Inbox  # noqa: E402
 
 STATE = ROOT / ".locus"
 DEFAULT_STORE = f"sqlite:///{STATE / 'support_desk.db'}"
@@ -45,7 +45,7 @@ ENV["DESK_OUTBOX"] = str(STATE / "support_desk_outbox.txt")
 
 
 def locus(*args: str) -> str:
-    """Run a ``locus`` command as a user would, and return what it printed."""
+    """Run a ``locus`` command as a user would (``LOCUS_STORE`` set), return its output."""
     done = subprocess.run(
         [sys.executable, "-m", "locus", *args], env=ENV, capture_output=True, text=True, check=True
     )
@@ -76,6 +76,7 @@ def replies_sent() -> int:
 
 async def main() -> None:
     store = os.environ.get("LOCUS_STORE") or DEFAULT_STORE
+    ENV["LOCUS_STORE"] = store
     fresh_start(store)
     cp = connect(store)
     graph = build()
@@ -102,19 +103,15 @@ async def main() -> None:
         print(f"3. {len(states) - len(paused)} tickets answered, {len(paused)} refunds wait")
 
         print("4. locus threads list --status paused")
-        print(locus("threads", "list", "--status", "paused", "--store", store))
+        print(locus("threads", "list", "--status", "paused"))
 
-        print("5. a manager answers three of them")
-        listed = json.loads(
-            locus("--json", "threads", "list", "--status", "paused", "--store", store)
-        )
-        inbox = Inbox(cp)
-        manager = Actor("maria", frozenset({"manager"}))
-        for row, answer in zip(listed[:3], ["yes", "yes", "no"], strict=True):
-            [item] = (await graph.get_state(row["thread_id"])).interrupts
-            await inbox.answer(item.interrupt.id, answer, actor=manager)  # stored, not run
-            done = await graph.result(row["thread_id"], timeout=60)  # a worker resumes it
-            print(f"   {row['thread_id']}: {answer} -> {done.values['sent']}")
+        print("5. a manager answers three of them: locus inbox answer ID yes --as maria")
+        listed = json.loads(locus("--json", "inbox", "list", "--graph", "support_desk"))
+        for item, answer in zip(listed["items"][:3], ["yes", "yes", "no"], strict=True):
+            # stored with who gave it, nothing run here; a worker resumes the thread
+            locus("inbox", "answer", item["id"], answer, "--as", "maria", "--roles", "manager")
+            done = await graph.result(item["thread_id"], timeout=60)
+            print(f"   {item['thread_id']}: {answer} -> {done.values['sent']}")
     finally:
         print("6. stopping the worker (SIGTERM)")
         worker.send_signal(signal.SIGTERM)
