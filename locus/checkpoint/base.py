@@ -475,7 +475,7 @@ class Checkpointer(ABC):
     ) -> tuple[bool, RawCheckpoint | None]:
         """Take a lease whose holder is known dead; ``(False, None)`` if it is not.
 
-        Only backends that can tell a dead holder (see ``locus.workers.liveness``) take
+        Only backends that can tell a dead holder (see ``locus.checkpoint.liveness``) take
         over; the default never does.
         """
         return False, None
