@@ -204,3 +204,55 @@ async def test_a_worker_whose_store_session_ends_stops_instead_of_running_on(pg_
     with pytest.raises(StoreUnavailableError, match="lost its session"):
         await asyncio.wait_for(task, 10)
     await cp.aclose()
+
+
+def sleeper(cp: Any, seconds: float, seen: list[int], name: str = "nap") -> StateGraph:
+    running = [0]
+
+    async def nap(state: dict[str, Any]) -> dict[str, Any]:
+        running[0] += 1
+        seen.append(running[0])
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            running[0] -= 1
+        return {"napped": True}
+
+    g = StateGraph(name, checkpointer=cp)
+    g.add_node("nap", nap)
+    g.add_edge(START, "nap")
+    return g
+
+
+async def test_a_graphs_max_concurrency_bounds_its_threads_on_one_worker() -> None:
+    cp = MemoryCheckpointer()
+    seen: list[int] = []
+    g = sleeper(cp, 0.05, seen)
+    g.config.max_concurrency = 1
+    worker = Worker(cp, [g], concurrency=4, poll_seconds=0.05)
+    task = await running(worker)
+    for i in range(3):
+        await g.submit({}, thread_id=f"n{i}")
+    for i in range(3):
+        await g.result(f"n{i}", timeout=10)
+    worker.stop()
+    await task
+    assert seen == [1, 1, 1]
+
+
+async def test_stop_hands_back_runs_still_in_flight_when_the_grace_ends() -> None:
+    cp = MemoryCheckpointer()
+    seen: list[int] = []
+    g = sleeper(cp, 30, seen)
+    worker = Worker(cp, [g], poll_seconds=0.05, grace_seconds=0.2)
+    task = await running(worker)
+    await g.submit({}, thread_id="long")
+    for _ in range(500):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    worker.stop()
+    await asyncio.wait_for(task, 5)
+    item = await queue_for(cp).get("long")
+    assert item is not None and item.state == "ready"  # another worker takes it at once
+    assert await cp.get("long") is None  # its unfinished first step was not stored
