@@ -11,6 +11,7 @@ runtime values such as ``__model__`` are dropped.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -244,6 +245,17 @@ class RunState:
                 f"{where} records no pending interrupt, so there is nothing to resume"
             )
         return state
+
+    def names_only(self, nodes: Mapping[str, Any]) -> bool:
+        """True when the run refers only to ``nodes`` by their plain names (no paths or
+        branches): then ``nodes_named`` has nothing to report, and need not be built."""
+        for name in self.frontier:
+            if name not in nodes:
+                return False
+        for p in self.pending:
+            if p.node not in nodes:
+                return False
+        return not self.arrived and not self.done
 
     def nodes_named(self) -> set[str]:
         """Every node the run state refers to, to check against the graph on resume."""
