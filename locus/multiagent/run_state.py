@@ -247,8 +247,11 @@ class RunState:
         return state
 
     def names_only(self, nodes: Mapping[str, Any]) -> bool:
-        """True when the run refers only to ``nodes`` by their plain names (no paths or
-        branches): then ``nodes_named`` has nothing to report, and need not be built."""
+        """True when the run refers only to ``nodes``, by their plain names.
+
+        Then ``nodes_named`` (paths and branches cut to their outer node) has nothing to
+        report, so a resume need not build it.
+        """
         for name in self.frontier:
             if name not in nodes:
                 return False
