@@ -91,3 +91,54 @@ def test_durable_example_commands_work_on_a_fresh_clone(tmp_path: Path) -> None:
     assert "no stored thread 'ticket-42'" in resume.stdout and "run `pause` first" in resume.stdout
     assert run("pause").returncode == 0
     assert "waiting: thread 'ticket-42'" in run("inbox").stdout
+
+
+#: the optional extras' top-level packages; the base install (`pip install -e .`) has none
+EXTRAS = (
+    "fastapi",
+    "httpx",
+    "jinja2",
+    "mcp",
+    "multipart",
+    "oci",
+    "openai",
+    "opentelemetry",
+    "psycopg",
+    "psycopg_pool",
+    "redis",
+    "uvicorn",
+)
+#: examples whose docstring and the README name the extra they need
+NEED_EXTRAS = {"10_mcp_tools.py"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in EXAMPLES if p.name not in NEED_EXTRAS],
+    ids=[p.name for p in EXAMPLES if p.name not in NEED_EXTRAS],
+)
+def test_example_runs_on_the_base_install(path: Path, tmp_path: Path) -> None:
+    """The README's demo installs only `-e .`: no provider SDK, no web or MCP extra."""
+    for name in EXTRAS:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(
+            f"raise ModuleNotFoundError(\"No module named '{name}'\", name='{name}')\n"
+        )
+    env = {
+        **os.environ,
+        "LOCUS_MODEL_PROVIDER": "mock",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+    }
+    env.pop("LOCUS_MODEL", None)
+
+    done = subprocess.run(
+        [sys.executable, str(path.relative_to(ROOT))],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, f"{path.name} failed:\n{done.stderr[-4000:]}"
+    assert "Traceback" not in done.stderr
