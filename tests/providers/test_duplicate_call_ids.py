@@ -9,7 +9,6 @@ never run, and the model must read the rejection as that call's result.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -83,18 +82,6 @@ def openai_sse(*deltas: dict[str, Any], finish: str) -> httpx.Response:
     events = [chunk(delta) for delta in deltas] + [chunk({}, finish)]
     body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
     return httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL) as router:
-        yield router
-
-
-@pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def test_openai_rejected_duplicate_id_call_never_runs(

@@ -6,11 +6,9 @@ The real ``openai`` SDK talks HTTP to respx; the test checks both request bodies
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import pytest
 import respx
 
 from locus.agent import Agent, AgentConfig
@@ -49,18 +47,6 @@ def sse(*deltas: dict[str, Any], finish: str, usage: tuple[int, int]) -> httpx.R
     )
     body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
     return httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL) as router:
-        yield router
-
-
-@pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def test_agent_executes_a_streamed_tool_call_and_answers(

@@ -4,7 +4,6 @@ API key or prompt text in any log line at INFO."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,12 +19,6 @@ from locus.models.retry import RetryPolicy
 from locus.multiagent import END, START, StateGraph
 from providers.oci import OCIModel
 from providers.openai import OpenAIModel
-
-
-@pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def chat_span(exporter: InMemorySpanExporter) -> ReadableSpan:

@@ -7,7 +7,7 @@ against the local signed-request service.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import httpx
@@ -63,12 +63,6 @@ def sse_text(text: str) -> httpx.Response:
     ]
     body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
     return httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL) as router:
-        yield router
 
 
 @pytest.fixture
