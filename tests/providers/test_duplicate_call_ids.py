@@ -15,40 +15,17 @@ import httpx
 import pytest
 import respx
 
-from locus.agent import Agent, AgentConfig
 from locus.core import Command
-from locus.models import Model
 from locus.models.retry import RetryPolicy
-from locus.multiagent import END, START, StateGraph
-from locus.tools import tool
+from locus.multiagent import StateGraph
 from locus_providers.oci import OCIModel
 from locus_providers.openai import OpenAIModel
+from tests.agent.refund_agent_graph import refund_graph
 
 REJECTION = "Over the card limit; escalate to finance."
 BASE_URL = "https://llm.test/v1"
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaadupids"
 ARGUMENTS = ['{"order_id": "42", "amount": 150}', '{"order_id": "42", "amount": 9000}']
-
-
-def refund_graph(model: Model, ledger: list[int]) -> StateGraph:
-    @tool(requires_approval=lambda args: args["amount"] > 100)
-    def issue_refund(order_id: str, amount: int) -> str:
-        """Refund an order.
-
-        Args:
-            order_id: The order to refund.
-            amount: Dollars to refund.
-        """
-        ledger.append(amount)
-        return f"refunded {amount}"
-
-    async def refunds(state: dict[str, Any]) -> dict[str, Any]:
-        agent = Agent(config=AgentConfig(agent_id="refunds", model=model, tools=[issue_refund]))
-        return {"reply": (await agent.arun(state["request"])).text}
-
-    graph = StateGraph("refunds")
-    graph.add_node("refunds", refunds).add_edge(START, "refunds").add_edge("refunds", END)
-    return graph
 
 
 async def approve_small_reject_large(graph: StateGraph) -> dict[str, Any]:
