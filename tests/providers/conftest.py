@@ -22,6 +22,7 @@ import pytest
 import respx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from openai_stream import BASE_URL
 
 from locus.models import guard
 from locus.models.retry import RetryPolicy
@@ -37,10 +38,6 @@ def allow_local_model_requests() -> Iterator[None]:
 
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-#: where the OpenAI SDK is pointed in these tests; respx answers it
-BASE_URL = "https://llm.test/v1"
 
 
 @pytest.fixture

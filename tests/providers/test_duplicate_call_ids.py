@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from openai_stream import BASE_URL, sse
 
 from locus.core import Command
 from locus.models.retry import RetryPolicy
@@ -23,7 +24,6 @@ from locus_providers.openai import OpenAIModel
 from tests.agent.refund_agent_graph import refund_graph
 
 REJECTION = "Over the card limit; escalate to finance."
-BASE_URL = "https://llm.test/v1"
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaadupids"
 ARGUMENTS = ['{"order_id": "42", "amount": 150}', '{"order_id": "42", "amount": 9000}']
 
@@ -46,21 +46,6 @@ async def approve_small_reject_large(graph: StateGraph) -> dict[str, Any]:
 # --- OpenAI (real SDK over respx) ---------------------------------------------------------
 
 
-def openai_sse(*deltas: dict[str, Any], finish: str) -> httpx.Response:
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {
-            "id": "chatcmpl-dup",
-            "object": "chat.completion.chunk",
-            "created": 1_700_000_000,
-            "model": "served-model",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-        }
-
-    events = [chunk(delta) for delta in deltas] + [chunk({}, finish)]
-    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
-    return httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
-
-
 async def test_openai_rejected_duplicate_id_call_never_runs(
     api: respx.MockRouter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
 ) -> None:
@@ -75,8 +60,16 @@ async def test_openai_rejected_duplicate_id_call_never_runs(
     ]
     route = api.post("/chat/completions").mock(
         side_effect=[
-            openai_sse({"role": "assistant", "tool_calls": same_id}, finish="tool_calls"),
-            openai_sse({"role": "assistant", "content": "One refund issued."}, finish="stop"),
+            sse(
+                {"role": "assistant", "tool_calls": same_id},
+                finish="tool_calls",
+                model="served-model",
+            ),
+            sse(
+                {"role": "assistant", "content": "One refund issued."},
+                finish="stop",
+                model="served-model",
+            ),
         ]
     )
     model = OpenAIModel(

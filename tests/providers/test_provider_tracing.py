@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from openai_stream import BASE_URL, sse
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from test_openai_agent import BASE_URL, sse
 
 from locus.agent import Agent, AgentConfig
 from locus.core import interrupt
