@@ -76,7 +76,17 @@ EXTRAS = (
     "uvicorn",
 )
 #: examples whose docstring and the README name the extra they need
-NEED_EXTRAS = {"10_mcp_tools.py"}
+NEED_EXTRAS = {"10_mcp_tools.py": "mcp", "07_support_desk/review_desk.py": "web"}
+
+
+def without_extras(folder: Path) -> Path:
+    """``folder``, holding a stand-in for each extra's package that cannot be imported."""
+    for name in EXTRAS:
+        (folder / name).mkdir()
+        (folder / name / "__init__.py").write_text(
+            f"raise ModuleNotFoundError(\"No module named '{name}'\", name='{name}')\n"
+        )
+    return folder
 
 
 @pytest.mark.parametrize(
@@ -86,12 +96,18 @@ NEED_EXTRAS = {"10_mcp_tools.py"}
 )
 def test_example_runs_on_the_base_install(path: Path, tmp_path: Path) -> None:
     """The README's demo installs only `-e .`: no provider SDK, no web or MCP extra."""
-    for name in EXTRAS:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "__init__.py").write_text(
-            f"raise ModuleNotFoundError(\"No module named '{name}'\", name='{name}')\n"
-        )
-    done = run_example(str(path.relative_to(ROOT)), first_on_path=tmp_path)
+    done = run_example(str(path.relative_to(ROOT)), first_on_path=without_extras(tmp_path))
 
     assert done.returncode == 0, f"{path.name} failed:\n{done.stderr[-4000:]}"
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("script", sorted(NEED_EXTRAS))
+def test_an_example_needing_an_extra_says_which_on_the_base_install(
+    script: str, tmp_path: Path
+) -> None:
+    done = run_example(f"examples/{script}", first_on_path=without_extras(tmp_path))
+
+    assert done.returncode == 1
+    assert f"pip install -e '.[{NEED_EXTRAS[script]}]'" in done.stderr
     assert "Traceback" not in done.stderr

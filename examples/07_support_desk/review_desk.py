@@ -25,8 +25,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, Field
+
+try:
+    import httpx
+except ModuleNotFoundError:  # the base install: say which extra, not a traceback
+    raise SystemExit("this example needs the web extra: pip install -e '.[web]'") from None
 
 from locus.checkpoint import connect
 from locus.core import interrupt
