@@ -201,18 +201,23 @@ class _Saver:
         try:
             if status == "done" and self.resumed:
                 audit.append(AuditDraft(kind="finished", at=time.time(), data={"step": rs.step}))
-            await self.checkpointer.put(
-                self.thread_id,
-                self.owner,
-                changes={k: values[k] for k in keys if k in values},
-                status=status,
-                run=run,
-                pending=pending,
-                graph=self.graph,
-                release=final,
-                audit=audit,
-                clear_ready=clear_ready,
-                audit_asked=status == "paused",
+            # The step's nodes have run (and taken their once() actions): its checkpoint
+            # is written to the end even if this execution is cancelled meanwhile, or the
+            # record of those actions would be lost and they would run again.
+            await leases.finish(
+                self.checkpointer.put(
+                    self.thread_id,
+                    self.owner,
+                    changes={k: values[k] for k in keys if k in values},
+                    status=status,
+                    run=run,
+                    pending=pending,
+                    graph=self.graph,
+                    release=final,
+                    audit=audit,
+                    clear_ready=clear_ready,
+                    audit_asked=status == "paused",
+                )
             )
         except StateSerializationError:
             await self._keep_journals(rs)

@@ -374,3 +374,36 @@ async def test_a_lease_taken_after_its_execution_was_cancelled_is_handed_back() 
     with pytest.raises(asyncio.CancelledError):
         await task
     await assert_lease_free(store, "late")
+
+
+async def test_a_step_write_under_way_when_cancelled_still_records_its_actions(
+    backend: Backend,
+) -> None:
+    """The resumed step refunded; cancelled while its checkpoint is being written (the
+    write yields, as a network call does), the write still lands, so the refund is
+    recorded and the next execution does not refund again."""
+    cp = backend.make()
+    effects: list[str] = []
+    graph = approval_graph(cp, effects)
+    await graph.execute({}, thread_id="cancel-mid-put")
+    task: list[asyncio.Task[Any]] = []
+    original: Callable[..., Awaitable[Any]] = cp._put  # type: ignore[attr-defined]
+
+    async def put_that_yields(*args: Any, **kwargs: Any) -> Any:
+        if "refund" in effects and not task[0].cancelled():
+            task[0].cancel()
+            await asyncio.sleep(0)  # the cancellation is delivered here, mid-write
+        return await original(*args, **kwargs)
+
+    cp._put = put_that_yields  # type: ignore[attr-defined]
+    task.append(
+        asyncio.ensure_future(graph.execute(Command(resume="yes"), thread_id="cancel-mid-put"))
+    )
+    with contextlib.suppress(asyncio.CancelledError):
+        await task[0]
+    cp._put = original  # type: ignore[attr-defined]
+    probe = backend.make()
+    await assert_lease_free(probe, "cancel-mid-put")
+    final = await finish(approval_graph(probe, effects), "cancel-mid-put")
+    assert final is not None and final["result"] == "refunded"
+    assert effects.count("refund") == 1, effects
