@@ -132,6 +132,9 @@ class WorkQueue(ABC):
 
     #: whether a worker's lease can be taken over at once when its process dies
     has_liveness: bool = False
+    #: whether ``claim`` also claims the threads the inbox marked ready (as ``ready``
+    #: items it stores claimed), so no two workers resume one
+    claims_ready: bool = False
 
     def __init__(self, checkpointer: Checkpointer) -> None:
         self.checkpointer = checkpointer

@@ -62,18 +62,40 @@ WITH w AS (
 SELECT pg_notify(%(channel)s, graph) FROM w
 """
 
+_RETURNED = ", ".join("w." + c.strip() for c in _COLUMNS.split(","))
+
+# Queued items first, then threads the inbox marked ready (answers stored) and that have no
+# item yet: each becomes an item claimed in the same statement, so exactly one worker runs
+# it and a dead worker's is handed back by ``reap`` like any other.
 _CLAIM = f"""
-UPDATE {{s}}.locus_work AS w
-SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
-FROM (
-    SELECT thread_id FROM {{s}}.locus_work
-    WHERE state = 'ready' AND graph = ANY(%(graphs)s)
-    ORDER BY priority DESC, queued_at
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-) AS c
-WHERE w.thread_id = c.thread_id
-RETURNING {", ".join("w." + c.strip() for c in _COLUMNS.split(","))}
+WITH q AS (
+    UPDATE {{s}}.locus_work AS w
+    SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
+    FROM (
+        SELECT thread_id FROM {{s}}.locus_work
+        WHERE state = 'ready' AND graph = ANY(%(graphs)s)
+        ORDER BY priority DESC, queued_at
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AS c
+    WHERE w.thread_id = c.thread_id
+    RETURNING {_RETURNED}
+), r AS (
+    INSERT INTO {{s}}.locus_work AS w ({_COLUMNS})
+    SELECT m.thread_id, m.graph, 'ready', ''::bytea, %(token)s || m.thread_id, 0, 'claimed',
+           0, NULL, %(mark)s, m.at, 1
+    FROM (
+        SELECT thread_id, graph, at FROM {{s}}.locus_ready AS m
+        WHERE graph = ANY(%(graphs)s)
+          AND NOT EXISTS (SELECT FROM {{s}}.locus_work AS o WHERE o.thread_id = m.thread_id)
+        ORDER BY at
+        LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM q))
+        FOR UPDATE SKIP LOCKED
+    ) AS m
+    ON CONFLICT (thread_id) DO NOTHING
+    RETURNING {_RETURNED}
+)
+SELECT * FROM q UNION ALL SELECT * FROM r
 """
 
 # Items of workers whose advisory lock is gone (dead), or whose lease on the item's thread
@@ -124,6 +146,7 @@ class PostgresQueue(WorkQueue):
     """Work items in the ``locus_work`` table of a ``PostgresCheckpointer``'s schema."""
 
     has_liveness = True
+    claims_ready = True
 
     def __init__(self, checkpointer: PostgresCheckpointer) -> None:
         super().__init__(checkpointer)
@@ -278,7 +301,12 @@ class PostgresQueue(WorkQueue):
         return await self.cp._run("submit an answer", replace)
 
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
-        params = {"graphs": list(graphs), "mark": mark, "limit": limit}
+        params = {
+            "graphs": list(graphs),
+            "mark": mark,
+            "limit": limit,
+            "token": f"answer-{os.urandom(6).hex()}-",
+        }
 
         async def claim(conn: Conn) -> list[WorkItem]:
             cur = await conn.execute(self._sql["claim"], params)

@@ -237,7 +237,7 @@ class Worker:
         keeps such marks (``Checkpointer.list_ready``)."""
         list_ready = getattr(self.checkpointer, "list_ready", None)
         free = self.concurrency - len(self._tasks)
-        if list_ready is None or free <= 0:
+        if list_ready is None or free <= 0 or self.queue.claims_ready:
             return 0
         now = time.monotonic()
         self._backoff = {t: until for t, until in self._backoff.items() if until > now}
