@@ -171,8 +171,8 @@ class WorkQueue(ABC):
         """Claim up to ``limit`` ready items of ``graphs`` for the worker ``mark``."""
 
     @abstractmethod
-    async def finish(self, item: WorkItem) -> None:
-        """Remove a claimed item whose run has paused or finished."""
+    async def finish(self, items: Sequence[WorkItem]) -> None:
+        """Remove claimed items whose runs have paused or finished (one write for all)."""
 
     @abstractmethod
     async def fail(self, item: WorkItem, error: str) -> None:

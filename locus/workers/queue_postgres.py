@@ -320,11 +320,12 @@ class PostgresQueue(WorkQueue):
 
         return await self.cp._run(what, update)
 
-    async def finish(self, item: WorkItem) -> None:
+    async def finish(self, items: Sequence[WorkItem]) -> None:
         await self._update(
             "finish work",
-            "DELETE FROM {s}.locus_work WHERE thread_id = %s AND token = %s",
-            (item.thread_id, item.token),
+            "DELETE FROM {s}.locus_work AS w USING unnest(%s::text[], %s::text[]) AS d (t, k) "
+            "WHERE w.thread_id = d.t AND w.token = d.k",
+            ([i.thread_id for i in items], [i.token for i in items]),
         )
 
     async def fail(self, item: WorkItem, error: str) -> None:

@@ -290,9 +290,17 @@ class RedisQueue(WorkQueue):
         if by_stream:
             await self.cp._call("keep claimed work", touch)
 
-    async def finish(self, item: WorkItem) -> None:
-        keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
-        await self._run("finish work", "finish", keys, [item.token, item.thread_id])
+    async def finish(self, items: Sequence[WorkItem]) -> None:
+        script = self._scripts["finish"]
+
+        async def finish(client: aredis.Redis) -> None:
+            async with client.pipeline(transaction=False) as pipe:
+                for item in items:
+                    keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
+                    await script(keys=keys, args=[item.token, item.thread_id], client=pipe)
+                await pipe.execute()
+
+        await self.cp._call("finish work", finish)
 
     async def fail(self, item: WorkItem, error: str) -> None:
         keys = [self._item_key + item.thread_id, self._stream + item.graph]

@@ -165,13 +165,13 @@ class SQLiteQueue(WorkQueue):
 
         return await self.cp._write("claim work", False, claim)
 
-    async def finish(self, item: WorkItem) -> None:
+    async def finish(self, items: Sequence[WorkItem]) -> None:
         await self.cp._write(
             "finish work",
             False,
-            lambda con: con.execute(
+            lambda con: con.executemany(
                 "DELETE FROM locus_work WHERE thread_id = ? AND token = ?",
-                (item.thread_id, item.token),
+                [(item.thread_id, item.token) for item in items],
             ),
         )
 
