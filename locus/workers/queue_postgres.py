@@ -19,7 +19,7 @@ import psycopg
 
 from locus.checkpoint.postgres import PostgresCheckpointer
 from locus.errors import CheckpointError
-from locus.workers.queue import WorkItem, WorkQueue, WorkState
+from locus.workers.queue import COLUMNS, WorkItem, WorkQueue, WorkState, item_from_row
 
 __all__ = ["PostgresQueue"]
 
@@ -46,14 +46,10 @@ CREATE INDEX IF NOT EXISTS locus_work_claimed ON {s}.locus_work (claimed_by)
     WHERE state = 'claimed'
 """
 
-_COLUMNS = (
-    "thread_id, graph, kind, payload, token, priority, state, attempts, error, claimed_by, "
-    "queued_at, claims"
-)
 
 _ENQUEUE = f"""
 WITH w AS (
-    INSERT INTO {{s}}.locus_work ({_COLUMNS})
+    INSERT INTO {{s}}.locus_work ({COLUMNS})
     VALUES (%(tid)s, %(graph)s, %(kind)s, %(payload)s, %(token)s, %(priority)s, 'ready', 0,
             NULL, NULL, %(at)s, 0)
     ON CONFLICT (thread_id) DO NOTHING
@@ -62,7 +58,7 @@ WITH w AS (
 SELECT pg_notify(%(channel)s, graph) FROM w
 """
 
-_RETURNED = ", ".join("w." + c.strip() for c in _COLUMNS.split(","))
+_RETURNED = ", ".join("w." + c.strip() for c in COLUMNS.split(","))
 
 # Queued items first, then threads the inbox marked ready (answers stored) and that have no
 # item yet: each becomes an item claimed in the same statement, so exactly one worker runs
@@ -81,7 +77,7 @@ WITH q AS (
     WHERE w.thread_id = c.thread_id
     RETURNING {_RETURNED}
 ), r AS (
-    INSERT INTO {{s}}.locus_work AS w ({_COLUMNS})
+    INSERT INTO {{s}}.locus_work AS w ({COLUMNS})
     SELECT m.thread_id, m.graph, 'ready', ''::bytea, %(token)s || m.thread_id, 0, 'claimed',
            0, NULL, %(mark)s, m.at, 1
     FROM (
@@ -122,24 +118,6 @@ WITH marks AS (
 )
 SELECT count(*), (SELECT count(pg_notify(%(channel)s, graph)) FROM reaped) FROM reaped
 """
-
-
-def _item(row: Any) -> WorkItem:
-    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at, n = row
-    return WorkItem(
-        thread_id=tid,
-        graph=graph,
-        kind=kind,
-        payload=bytes(payload),
-        token=token,
-        priority=priority,
-        state=state,
-        attempts=attempts,
-        error=error,
-        claimed_by=claimed_by,
-        queued_at=at,
-        claims=n,
-    )
 
 
 class PostgresQueue(WorkQueue):
@@ -310,7 +288,7 @@ class PostgresQueue(WorkQueue):
 
         async def claim(conn: Conn) -> list[WorkItem]:
             cur = await conn.execute(self._sql["claim"], params)
-            return [_item(row) for row in await cur.fetchall()]
+            return [item_from_row(row) for row in await cur.fetchall()]
 
         return await self.cp._run("claim work", claim)
 
@@ -373,11 +351,11 @@ class PostgresQueue(WorkQueue):
 
         async def get(conn: Conn) -> WorkItem | None:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM {self._s}.locus_work WHERE thread_id = %s",
+                f"SELECT {COLUMNS} FROM {self._s}.locus_work WHERE thread_id = %s",
                 (thread_id,),
             )
             row = await cur.fetchone()
-            return None if row is None else _item(row)
+            return None if row is None else item_from_row(row)
 
         return await self.cp._run("read a work item", get)
 
@@ -388,12 +366,12 @@ class PostgresQueue(WorkQueue):
 
         async def items(conn: Conn) -> list[WorkItem]:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM {self._s}.locus_work "
+                f"SELECT {COLUMNS} FROM {self._s}.locus_work "
                 "WHERE (%(state)s::text IS NULL OR state = %(state)s) "
                 "AND (%(graph)s::text IS NULL OR graph = %(graph)s) "
                 "ORDER BY queued_at LIMIT %(limit)s",
                 {"state": state, "graph": graph, "limit": limit},
             )
-            return [_item(row) for row in await cur.fetchall()]
+            return [item_from_row(row) for row in await cur.fetchall()]
 
         return await self.cp._run("list work items", items)
