@@ -29,7 +29,7 @@ from typing import Any
 
 from locus.agent import Agent, AgentConfig
 from locus.core.events import TerminateEvent, TextDeltaEvent, ToolCallEvent, ToolResultEvent
-from locus.errors import LocusError, ModelProviderError
+from locus.errors import LocusError, MissingDependencyError, ModelProviderError
 from locus.models import Model, from_env, infer_model
 from locus.models.retry import RETRYABLE_ERRORS, RetryPolicy
 from locus.tools import tool
@@ -106,8 +106,11 @@ print('  "oci:meta.llama-3.3-70b-instruct"  OCI, GENERIC format')
 print('  "oci:openai.gpt-4.1"               OCI, GENERIC format')
 print('  "oci:cohere.command-r-plus"        OCI, COHERE format')
 
-local = infer_model("openai:llama3.1", base_url="http://localhost:11434/v1", api_key="unused")
-print(f"  an Ollama server through the OpenAI provider: {local!r}")
+try:
+    local = infer_model("openai:llama3.1", base_url="http://localhost:11434/v1", api_key="unused")
+    print(f"  an Ollama server through the OpenAI provider: {local!r}")
+except MissingDependencyError as exc:  # the base install has no provider SDKs
+    print(f"  an Ollama server through the OpenAI provider: {exc}")
 
 # %% 5. Retries: one policy for every provider ----------------------------------------------
 # 429, 5xx, dropped connections and timeouts are retried with exponential backoff and

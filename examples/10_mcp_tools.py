@@ -190,6 +190,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    try:
+        import mcp  # noqa: F401  (on the base install: say which extra, not a traceback)
+    except ModuleNotFoundError:
+        raise SystemExit("this example needs the mcp SDK: pip install -e '.[mcp]'") from None
     if "--serve" in sys.argv:
         serve()
     else:

@@ -1,4 +1,5 @@
-"""Small helpers every provider adapter needs: tool-call arguments and secret redaction."""
+"""Small helpers every provider adapter needs: tool-call arguments, the call a tool result
+answers, and secret redaction."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from locus.errors import ModelProviderError
+from locus.core.messages import Message
+from locus.errors import ModelProviderError, UserError
 
-__all__ = ["parse_tool_arguments", "redact"]
+__all__ = ["answered_call_id", "parse_tool_arguments", "redact"]
 
 # OpenAI-style keys (``sk-...``, ``sk-proj-...``), masked or not, wherever a provider echoes one.
 _KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-*]{6,}")
@@ -23,6 +25,20 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
         if secret:
             text = text.replace(secret, REDACTED)
     return _KEY_PATTERN.sub(REDACTED, text)
+
+
+def answered_call_id(message: Message) -> str:
+    """The id of the tool call a ``tool`` message answers.
+
+    Raises:
+        UserError: the message has no ``tool_call_id`` (says how to build one).
+    """
+    if not message.tool_call_id:
+        raise UserError(
+            f"a tool message (name={message.name!r}) has no tool_call_id; build it with "
+            "Message.tool(tool_call_id, name, content)"
+        )
+    return message.tool_call_id
 
 
 def parse_tool_arguments(raw: str | None, *, tool: str, provider: str) -> dict[str, Any]:

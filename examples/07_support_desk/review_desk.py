@@ -5,6 +5,8 @@ from its response schema) and finance approves the refund tool call. Each pause 
 announced to a webhook (here a local receiver that checks the signature), and answered
 through the inbox web app's JSON API with a bearer token; then the thread resumes.
 
+Needs the web extra: pip install -e '.[web]'.
+
     python examples/07_support_desk/review_desk.py           # runs unattended, offline
     python examples/07_support_desk/review_desk.py --serve   # then open http://127.0.0.1:8765
 
@@ -23,8 +25,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, Field
+
+try:
+    import httpx
+except ModuleNotFoundError:  # the base install: say which extra, not a traceback
+    raise SystemExit("this example needs the web extra: pip install -e '.[web]'") from None
 
 from locus.checkpoint import connect
 from locus.core import interrupt

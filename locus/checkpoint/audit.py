@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ __all__ = [
     "AuditEntry",
     "AuditRow",
     "chain",
+    "chain_fields",
     "entry_of",
     "payload_digest",
     "verify_chain",
@@ -105,45 +106,88 @@ _encode_body = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 _encode_canonical = json.JSONEncoder(
     ensure_ascii=True, separators=(",", ":"), sort_keys=True
 ).encode
+# An entry is written with every pause and resume, so its encoding skips what
+# ``JSONEncoder.encode`` redoes per call (building its C encoder). Both produce the same
+# text; without the C accelerator the plain encoders serve. The trees encoded here are
+# stored data or built below, never cyclic, so no cycle markers are kept.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_quote = json.encoder.encode_basestring_ascii
+
+
+def _reusable(sort_keys: bool, plain: Callable[[Any], str]) -> Callable[[Any], str]:
+    if _c_make_encoder is None:  # pragma: no cover - CPython has the accelerator
+        return plain
+    encoder = _c_make_encoder(None, None, _quote, None, ":", ",", sort_keys, False, True)
+
+    def encode(tree: Any) -> str:
+        return "".join(encoder(tree, 0)) if type(tree) is dict else plain(tree)
+
+    return encode
+
+
+_encode_tree = _reusable(False, _encode_body)
+_canonical = _reusable(True, _encode_canonical)
 
 
 def payload_digest(payload_tree: Any) -> str:
     """sha256 of the canonical JSON of a payload's stored tree: what a reviewer saw."""
-    return hashlib.sha256(_encode_canonical(payload_tree).encode()).hexdigest()
+    return hashlib.sha256(_canonical(payload_tree).encode()).hexdigest()
 
 
 def _digest(prev_hash: str, body: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+def _text(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
 def _body(thread_id: str, seq: int, draft: AuditDraft) -> str:
-    doc = {
-        "v": AUDIT_VERSION,
-        "thread": thread_id,
-        "seq": seq,
-        "at": draft.at,
-        "kind": draft.kind,
-        "interrupt": draft.interrupt_id,
-        "node": draft.node,
-        "actor": draft.actor,
-        "data": draft.data,
-    }
-    return _encode_body(doc)
+    # the text _encode_body gives for {"v", "thread", "seq", "at", "kind", "interrupt",
+    # "node", "actor", "data"} in this order, assembled from its parts
+    at = draft.at
+    actor = draft.actor
+    return (
+        f'{{"v":{AUDIT_VERSION},"thread":{_quote(thread_id)},"seq":{int(seq)},'
+        f'"at":{float.__repr__(at) if type(at) is float and at - at == 0 else _encode_body(at)},'
+        f'"kind":{_quote(draft.kind)},"interrupt":{_text(draft.interrupt_id)},'
+        f'"node":{_text(draft.node)},"actor":{"null" if actor is None else _encode_tree(actor)},'
+        f'"data":{_encode_tree(draft.data)}}}'
+    )
 
 
-def chain(
+def chain_fields(
     thread_id: str, head_seq: int, head_hash: str, drafts: Sequence[AuditDraft]
-) -> list[AuditRow]:
-    """Number and hash ``drafts`` after the thread's entry ``head_seq`` (hash ``head_hash``)."""
-    rows: list[AuditRow] = []
+) -> list[tuple[str, int, str, str, str]]:
+    """``chain`` as plain ``(thread_id, seq, body, prev_hash, hash)`` tuples (SQL parameters)."""
+    rows = []
     seq, prev = head_seq, head_hash
     for draft in drafts:
         seq += 1
         body = _body(thread_id, seq, draft)
         digest = _digest(prev, body)
-        rows.append(AuditRow(thread_id, seq, body, prev, digest))
+        rows.append((thread_id, seq, body, prev, digest))
         prev = digest
     return rows
+
+
+def chain(
+    thread_id: str,
+    head_seq: int,
+    head_hash: str,
+    drafts: Sequence[AuditDraft],
+    first_position: int = 0,
+) -> list[AuditRow]:
+    """Number and hash ``drafts`` after the thread's entry ``head_seq`` (hash ``head_hash``).
+
+    With ``first_position``, the rows are also given store-wide positions from it on.
+    """
+    if first_position:
+        return [
+            AuditRow(*fields, first_position + i)
+            for i, fields in enumerate(chain_fields(thread_id, head_seq, head_hash, drafts))
+        ]
+    return [AuditRow(*fields) for fields in chain_fields(thread_id, head_seq, head_hash, drafts)]
 
 
 def entry_of(row: AuditRow) -> AuditEntry:

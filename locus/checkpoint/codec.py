@@ -9,8 +9,8 @@ every backend: each must be valid Unicode text without NUL, which every store ca
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -186,7 +186,7 @@ def encode_put(
         status=status,
         graph=graph,
         created_at=created_at,
-        write_id=uuid.uuid4().hex,
+        write_id=os.urandom(16).hex(),  # 128 random bits, as uuid4 gives, without its object
         expires_at=created_at + ttl_seconds if ttl_seconds and status == "done" else None,
         release=bool(release),
         audit=tuple(drafts),

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from locus.checkpoint.audit import AuditRow, chain
+from locus.checkpoint.audit import AuditDraft, AuditRow, chain_fields
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 
@@ -28,25 +28,41 @@ class _Checkpoint:
     manifest: dict[str, int]
 
 
+#: an entry as kept here: (thread_id, seq, body, prev_hash, hash, position), made into an
+#: ``AuditRow`` only when read (most entries are written and never read back)
+_Entry = tuple[str, int, str, str, str, int]
+
+
 @dataclass(slots=True)
 class _Audit:
     """The audit trails, the feed's order and the ready marks (thread -> (graph, at))."""
 
-    threads: dict[str, list[AuditRow]] = field(default_factory=dict)
-    feed: list[AuditRow] = field(default_factory=list)
+    threads: dict[str, list[_Entry]] = field(default_factory=dict)
+    feed: list[_Entry] = field(default_factory=list)
     ready: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def append(self, thread_id: str, rows: list[AuditRow]) -> None:
         trail = self.threads.setdefault(thread_id, [])
         for row in rows:
             position = len(self.feed) + 1
-            stored = AuditRow(row.thread_id, row.seq, row.body, row.prev_hash, row.hash, position)
+            stored = (row.thread_id, row.seq, row.body, row.prev_hash, row.hash, position)
+            trail.append(stored)
+            self.feed.append(stored)
+
+    def add(self, thread_id: str, drafts: Sequence[AuditDraft]) -> None:
+        """Chain ``drafts`` after the thread's last entry, numbered in the feed as made."""
+        trail = self.threads.setdefault(thread_id, [])
+        head_seq, head_hash = (trail[-1][1], trail[-1][4]) if trail else (0, "")
+        position = len(self.feed)
+        for fields in chain_fields(thread_id, head_seq, head_hash, drafts):
+            position += 1
+            stored = (*fields, position)
             trail.append(stored)
             self.feed.append(stored)
 
     def head(self, thread_id: str) -> tuple[int, str]:
         trail = self.threads.get(thread_id)
-        return (trail[-1].seq, trail[-1].hash) if trail else (0, "")
+        return (trail[-1][1], trail[-1][4]) if trail else (0, "")
 
 
 @dataclass(slots=True)
@@ -140,7 +156,7 @@ class MemoryCheckpointer(Checkpointer):
         if put.clear_ready:
             self._audit.ready.pop(thread_id, None)
         if put.audit:
-            self._audit.append(thread_id, chain(thread_id, *self._audit.head(thread_id), put.audit))
+            self._audit.add(thread_id, put.audit)
         # Positions are handed out last-to-first so the first interrupt lists first.
         for item in reversed(put.pending):
             position = next(self._positions)
@@ -208,10 +224,10 @@ class MemoryCheckpointer(Checkpointer):
         return True
 
     async def _read_audit(self, thread_id: str) -> list[AuditRow]:
-        return list(self._audit.threads.get(thread_id, ()))
+        return [AuditRow(*e) for e in self._audit.threads.get(thread_id, ())]
 
     async def _audit_feed(self, after: int, limit: int) -> list[AuditRow]:
-        return self._audit.feed[after : after + limit]
+        return [AuditRow(*e) for e in self._audit.feed[after : after + limit]]
 
     async def _list_ready(self, graph: str | None, limit: int) -> list[str]:
         found = sorted(

@@ -28,7 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from locus.checkpoint import liveness
-from locus.checkpoint.audit import AuditRow, chain
+from locus.checkpoint.audit import AuditRow, chain_fields
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.postgres_sql import MIGRATIONS, SCHEMA_VERSION, statements
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
@@ -310,13 +310,13 @@ class PostgresCheckpointer(Checkpointer):
                 # holder is the thread's only audit writer while it holds the lease)
                 head = await self._one(conn, "head", (thread_id,))
                 at = (0, "") if head is None else (int(head[0]), str(head[1]))
-                rows = chain(thread_id, *at, put.audit)
+                rows = chain_fields(thread_id, *at, put.audit)
                 params.update(
                     head=at[0],
-                    seqs=[r.seq for r in rows],
-                    bodies=[r.body for r in rows],
-                    prevs=[r.prev_hash for r in rows],
-                    hashes=[r.hash for r in rows],
+                    seqs=[r[1] for r in rows],
+                    bodies=[r[2] for r in rows],
+                    prevs=[r[3] for r in rows],
+                    hashes=[r[4] for r in rows],
                 )
             row = await self._one(conn, "put", params)
             # No row: the lease is not held, or this very write was applied already.

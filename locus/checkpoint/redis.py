@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from locus.checkpoint import redis_scripts
-from locus.checkpoint.audit import AuditRow, chain
+from locus.checkpoint.audit import AuditRow, chain_fields
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 from locus.errors import (
@@ -232,7 +232,8 @@ class RedisCheckpointer(Checkpointer):
         key = f"{self.prefix}a:{thread_id}"
         last = await self._call("read the audit trail", lambda c: c.lindex(key, -1))
         head = (0, "") if last is None else _head(last)
-        return head[0], [_row_json(r) for r in chain(thread_id, *head, put.audit)]
+        rows = chain_fields(thread_id, *head, put.audit)
+        return head[0], [_encode_row(fields) for fields in rows]  # as _row_json writes them
 
     # --- reading -----------------------------------------------------------------------
 
@@ -367,7 +368,10 @@ def _pending(position: int, row: Any) -> RawPending:
 
 
 def _row_json(row: AuditRow) -> str:
-    return json.dumps([row.thread_id, row.seq, row.body, row.prev_hash, row.hash])
+    return _encode_row((row.thread_id, row.seq, row.body, row.prev_hash, row.hash))
+
+
+_encode_row = json.JSONEncoder().encode
 
 
 def _audit_row(entry: Any) -> AuditRow:

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
 from locus.checkpoint import liveness
-from locus.checkpoint.audit import AuditRow, chain
+from locus.checkpoint.audit import AuditRow, chain_fields
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 from locus.checkpoint.sqlite_writer import WriteThread
@@ -394,7 +394,9 @@ class SQLiteCheckpointer(Checkpointer):
             if put.clear_ready:
                 con.execute("DELETE FROM locus_ready WHERE thread_id = ?", (thread_id,))
             if put.audit:
-                _insert_audit(con, chain(thread_id, *_head(con, thread_id), put.audit))
+                con.executemany(
+                    _INSERT_AUDIT, chain_fields(thread_id, *_head(con, thread_id), put.audit)
+                )
             # Inserted last-to-first: positions grow, and the first interrupt lists first.
             con.executemany(
                 "INSERT INTO locus_pending "
@@ -596,10 +598,14 @@ def _head(con: sqlite3.Connection, thread_id: str) -> tuple[int, str]:
     return (0, "") if row is None else (int(row[0]), str(row[1]))
 
 
+_INSERT_AUDIT = (
+    "INSERT INTO locus_audit (thread_id, seq, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?)"
+)
+
+
 def _insert_audit(con: sqlite3.Connection, rows: list[AuditRow]) -> None:
     con.executemany(
-        "INSERT INTO locus_audit (thread_id, seq, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
-        [(r.thread_id, r.seq, r.body, r.prev_hash, r.hash) for r in rows],
+        _INSERT_AUDIT, [(r.thread_id, r.seq, r.body, r.prev_hash, r.hash) for r in rows]
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from locus.errors import (
 from locus.inbox.rules import Actor, Answerers, Ask
 from locus.inbox.state import ItemState, item_states, payload_digest
 from locus.inbox.validate import schema_problem
+from locus.observe.logs import actor_fields, describe_actor, fields, inbox_log
 
 __all__ = ["AnswerReceipt", "Inbox", "InboxItem", "InboxPage", "TimeoutAction"]
 
@@ -277,6 +279,7 @@ class Inbox:
                     {"why": str(refusal), "error": type(refusal).__name__},
                 )
                 if await self._append(row, trail, [draft], None):
+                    _log_answer(row, actor, f"refused ({type(refusal).__name__})")
                     raise refusal
                 continue
             tree = serializer.to_tree(
@@ -288,6 +291,13 @@ class Inbox:
             data = {"value": tree, "complete": complete, "reason": reason, "digest": item.digest}
             draft = _draft("answered", now, row, actor, data)
             if await self._append(row, trail, [draft], row.graph if complete else None):
+                _log_answer(
+                    row,
+                    actor,
+                    "stored; the thread is ready to resume"
+                    if complete
+                    else f"stored; {quorum - agreeing} more needed",
+                )
                 answers = [*item.answers, {"actor": actor.id, "at": _utc(now)}]
                 return AnswerReceipt(
                     item=_replace_answers(item, [] if complete else answers),
@@ -430,6 +440,30 @@ def _replace_answers(item: InboxItem, answers: list[dict[str, Any]]) -> InboxIte
     from dataclasses import replace
 
     return replace(item, answers=answers)
+
+
+def _log_answer(row: PendingItem, actor: Actor, outcome: str) -> None:
+    """One INFO line naming the actor and what became of the answer (never its value)."""
+    if not inbox_log.isEnabledFor(logging.INFO):
+        return
+    who = actor_fields(actor)
+    inbox_log.info(
+        "answer%s to interrupt %s of thread %r at node %r %s",
+        describe_actor(who),
+        row.interrupt_id,
+        row.thread_id,
+        row.node,
+        outcome,
+        extra={
+            **fields(
+                graph=row.graph,
+                thread_id=row.thread_id,
+                node=row.node,
+                interrupt_id=row.interrupt_id,
+            ),
+            **who,
+        },
+    )
 
 
 def _refusal(item: InboxItem, actor: Actor) -> str | None:

@@ -8,6 +8,7 @@ resume's first checkpoint (the pause's own are written by the checkpointer's ``p
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ async def stored_answers(
     found = answers_of(await checkpointer.read_audit(thread_id), stored.seq)
     if not found:
         return None
+    _log_stored(thread_id, stored, found)
     return Command(
         resume_by_id={
             iid: decode_value(
@@ -48,6 +50,25 @@ async def stored_answers(
             for iid, (tree, _) in found.items()
         }
     )
+
+
+def _log_stored(
+    thread_id: str, stored: StoredCheckpoint, found: dict[str, tuple[Any, dict[str, Any] | None]]
+) -> None:
+    """One INFO line per stored answer the resume uses, naming the actor who completed it."""
+    from locus.observe.logs import actor_fields, describe_actor, fields, graph_log
+
+    if not graph_log.isEnabledFor(logging.INFO):
+        return
+    for iid, (_, actor) in found.items():
+        who = actor_fields(actor)
+        graph_log.info(
+            "thread %r resumes interrupt %s with the answer stored%s",
+            thread_id,
+            iid,
+            describe_actor(who),
+            extra={**fields(graph=stored.graph, thread_id=thread_id, interrupt_id=iid), **who},
+        )
 
 
 async def check_direct(

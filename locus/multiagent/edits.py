@@ -84,27 +84,14 @@ async def update_thread(
         _check_owner(stored, thread_id, plan.name)
         assert stored is not None
         changes = _reduced(plan, stored.values, values, as_node, thread_id)
-        run = dict(stored.run)
-        run["audit"] = [
-            *(run.get("audit") or ()),
-            {
-                "kind": "update_state",
-                "actor": actor,
-                "as_node": as_node,
-                "keys": sorted(changes),
-                "at": _now(),
-            },
-        ]
-        return await checkpointer.put(
-            thread_id,
-            owner,
-            changes=changes,
-            status=stored.status,
-            run=run,
-            pending=list(stored.pending),
-            graph=stored.graph,
-            release=True,
-        )
+        note = {
+            "kind": "update_state",
+            "actor": actor,
+            "as_node": as_node,
+            "keys": sorted(changes),
+            "at": _now(),
+        }
+        return await _put_noted(checkpointer, thread_id, owner, stored, changes, note)
     except BaseException:
         await leases.hand_back(checkpointer, thread_id, owner)
         raise
@@ -148,26 +135,45 @@ async def fork_thread(
                 f"cannot fork thread {thread_id!r} into {new_id!r}: thread {new_id!r} "
                 "already exists; pick another new_thread_id or delete it first"
             )
-        run = dict(source.run)
-        run.pop("answered", None)
-        run["audit"] = [
-            *(run.get("audit") or ()),
-            {"kind": "fork", "from_thread": thread_id, "from_checkpoint": checkpoint, "at": _now()},
-        ]
-        await checkpointer.put(
-            new_id,
-            owner,
-            changes=source.values,
-            status=source.status,
-            run=run,
-            pending=list(source.pending),
-            graph=source.graph,
-            release=True,
-        )
+        note = {
+            "kind": "fork",
+            "from_thread": thread_id,
+            "from_checkpoint": checkpoint,
+            "at": _now(),
+        }
+        # a new thread: its copied pause may be answered again
+        await _put_noted(checkpointer, new_id, owner, source, source.values, note, drop="answered")
     except BaseException:
         await leases.hand_back(checkpointer, new_id, owner)
         raise
     return new_id
+
+
+async def _put_noted(
+    checkpointer: Checkpointer,
+    thread_id: str,
+    owner: str,
+    like: StoredCheckpoint,
+    changes: Mapping[str, Any],
+    note: dict[str, Any],
+    *,
+    drop: str | None = None,
+) -> int:
+    """Write ``changes`` as a checkpoint of ``thread_id`` that keeps ``like``'s status,
+    pending interrupts, graph and run marker (without ``drop``), with ``note`` appended to
+    the run's audit; the lease is released."""
+    run = {k: v for k, v in like.run.items() if k != drop}
+    run["audit"] = [*(run.get("audit") or ()), note]
+    return await checkpointer.put(
+        thread_id,
+        owner,
+        changes=changes,
+        status=like.status,
+        run=run,
+        pending=list(like.pending),
+        graph=like.graph,
+        release=True,
+    )
 
 
 def _check_owner(stored: StoredCheckpoint | None, thread_id: str, graph: str) -> None:

@@ -604,10 +604,13 @@ class StateGraph:
         run = Execution(run_plan, emit=emit, obs=open_run(self.name, None))
         if isinstance(inputs, Command):
             values, run_state = _from_snapshot(inputs)
-            if inputs.has_resume and any(p.ask for p in run_state.pending):
-                from locus.multiagent.answers import refuse_unallowed
+            if inputs.has_resume:
+                for p in run_state.pending:
+                    if p.ask:
+                        from locus.multiagent.answers import refuse_unallowed
 
-                refuse_unallowed(run_state, inputs, None)
+                        refuse_unallowed(run_state, inputs, None)
+                        break
             return await run.resume(values, run_state, inputs)
         if inputs is None:
             return await run.start({})

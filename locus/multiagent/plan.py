@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from locus.errors import GraphDefinitionError
@@ -63,6 +63,9 @@ class GraphPlan:
     join_preds: Mapping[str, frozenset[str]]
     upstream: Mapping[tuple[str, str], frozenset[str]]
     reducers: Mapping[str, Callable[[Any, Any], Any]]
+    #: per node whose only way on is one static edge (no router, no join anywhere in the
+    #: graph): that edge's target (``END`` included), so most steps route with one lookup
+    only_edge: Mapping[str, str] = field(default_factory=dict)
 
     def check_breakpoints(self, before: Sequence[str], after: Sequence[str]) -> None:
         """Raise ``GraphDefinitionError`` if a breakpoint names a node the graph lacks."""
@@ -150,6 +153,13 @@ def build_plan(
         join_preds=join_preds,
         upstream=_upstream_sets(join_preds, succ, by_source, known),
         reducers=dict(reducers),
+        only_edge={}
+        if join_preds
+        else {
+            src: targets[0]
+            for src, targets in succ.items()
+            if len(targets) == 1 and src not in by_source
+        },
     )
 
 

@@ -11,6 +11,7 @@ runtime values such as ``__model__`` are dropped.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -244,6 +245,20 @@ class RunState:
                 f"{where} records no pending interrupt, so there is nothing to resume"
             )
         return state
+
+    def names_only(self, nodes: Mapping[str, Any]) -> bool:
+        """True when the run refers only to ``nodes``, by their plain names.
+
+        Then ``nodes_named`` (paths and branches cut to their outer node) has nothing to
+        report, so a resume need not build it.
+        """
+        for name in self.frontier:
+            if name not in nodes:
+                return False
+        for p in self.pending:
+            if p.node not in nodes:
+                return False
+        return not self.arrived and not self.done
 
     def nodes_named(self) -> set[str]:
         """Every node the run state refers to, to check against the graph on resume."""

@@ -126,7 +126,7 @@ class Execution:
             UnknownInterruptError, AmbiguousResumeError, MissingResumeError: bad answers.
         """
         plan = self.plan
-        for name in rs.nodes_named():
+        for name in () if rs.names_only(plan.nodes) else rs.nodes_named():
             if name not in plan.nodes and name not in (START, END):
                 raise ResumeTargetError(
                     f"the pause refers to node {name!r}, which graph {plan.name!r} does not "
@@ -241,17 +241,28 @@ class Execution:
                     and not rs.pending
                     and not rs.done
                 ):
+                    # the common step: one node finished, nothing carried over
                     self._finish_node(name, rs)
-                    finished = [(name, outcome.update, outcome.goto)]
+                    finished = None
                 else:
                     finished = self._settle(rs, runnable, [outcome])
+                    if finished is None:
+                        return await self._pause(values, rs, "interrupt")
             else:
                 finished = self._settle(rs, runnable, await self._run_all(values, rs, runnable))
-            if finished is None:
-                return await self._pause(values, rs, "interrupt")
-            if len(finished) == 1:
-                name, update, goto = finished[0]
-                self._merge(values, ((name, update),), written, rs.step)
+                if finished is None:
+                    return await self._pause(values, rs, "interrupt")
+            if finished is None or len(finished) == 1:
+                if finished is not None:
+                    name, update, goto = finished[0]
+                else:
+                    update, goto = outcome.update, outcome.goto
+                if update:
+                    if self.plan.reducers:
+                        self._merge(values, ((name, update),), written, rs.step)
+                    else:
+                        values.update(update)
+                        written.update(update)
                 sources: list[tuple[str, tuple[str, ...]]] = [(name, goto)]
             else:
                 self._merge(values, [(n, u) for n, u, _ in finished], written, rs.step)
@@ -524,13 +535,10 @@ class Execution:
 
     def _static_next(self, sources: Sequence[tuple[str, tuple[str, ...]]]) -> list[str] | None:
         """The next frontier when one node finished with one static edge, else ``None``."""
-        plan = self.plan
-        if len(sources) == 1 and not sources[0][1] and not plan.join_preds:
-            src = sources[0][0]
-            if src not in plan.routers:
-                targets = plan.edges.get(src, ())
-                if len(targets) == 1:
-                    return [] if targets[0] == END else [targets[0]]
+        if len(sources) == 1 and not sources[0][1]:
+            target = self.plan.only_edge.get(sources[0][0])
+            if target is not None:
+                return [] if target == END else [target]
         return None
 
     async def _next_frontier(
@@ -753,6 +761,9 @@ class Execution:
 
 def _tops(pending: list[PendingInterrupt]) -> set[str]:
     """The outer nodes (or branches) of pending interrupts' paths."""
+    if len(pending) == 1:
+        node = pending[0].node
+        return {top_node(node) if SEP in node else node}
     names = {p.node for p in pending}
     if SEP in "\0".join(names):
         return {top_node(n) for n in names}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from locus.observe.logs import fields, graph_log
+from locus.observe.logs import actor_fields, describe_actor, fields, graph_log
 
 if TYPE_CHECKING:
     from locus.core.command import Command
@@ -130,12 +130,14 @@ class RunObserver:
                     answer["locus.interrupt.wait_seconds"] = waited
                 self.trace.span.add_event("answer", answer)
             if graph_log.isEnabledFor(_INFO):
+                who = actor_fields(command.actor)
                 graph_log.info(
-                    "interrupt %s at node %r answered%s",
+                    "interrupt %s at node %r answered%s%s",
                     pending.id,
                     pending.node,
+                    describe_actor(who),
                     "" if waited is None else f" after {waited:.1f}s",
-                    extra=self._fields(pending.node, pending.id),
+                    extra={**self._fields(pending.node, pending.id), **who},
                 )
 
     def paused(self, rs: RunState) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 from oci.generative_ai_inference import models
 
 from locus.core.messages import Message, ToolCall, Usage
-from locus.errors import ModelProviderError, UserError
+from locus.errors import ModelProviderError
 from locus.models.base import FinishReason, ModelRequest, ModelResponse, TextDelta
 
-from .._shared import parse_tool_arguments
+from .._shared import answered_call_id, parse_tool_arguments
 from .calls import PartialCalls
 from .extra import apply_extra
 from .usage import usage_from_event, usage_from_sdk
@@ -49,12 +49,9 @@ def _to_oci_message(message: Message) -> Any:
     if message.role == "user":
         return models.UserMessage(content=_text(message.content))
     if message.role == "tool":
-        if not message.tool_call_id:
-            raise UserError(
-                f"a tool message (name={message.name!r}) has no tool_call_id; build it with "
-                "Message.tool(tool_call_id, name, content)"
-            )
-        return models.ToolMessage(content=_text(message.content), tool_call_id=message.tool_call_id)
+        return models.ToolMessage(
+            content=_text(message.content), tool_call_id=answered_call_id(message)
+        )
     calls = [
         models.FunctionCall(id=call.id, name=call.name, arguments=json.dumps(call.arguments))
         for call in message.tool_calls

@@ -9,10 +9,10 @@ from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion
 
 from locus.core.messages import Message, ToolCall, Usage
-from locus.errors import ModelProviderError, UserError
+from locus.errors import ModelProviderError
 from locus.models.base import FinishReason, ModelRequest, ModelResponse, OutputSpec, ToolSpec
 
-from .._shared import parse_tool_arguments
+from .._shared import answered_call_id, parse_tool_arguments
 
 __all__ = [
     "MaxTokensParam",
@@ -46,12 +46,11 @@ def to_openai_message(message: Message) -> dict[str, Any]:
         UserError: for a tool message without the ``tool_call_id`` it answers.
     """
     if message.role == "tool":
-        if not message.tool_call_id:
-            raise UserError(
-                f"a tool message (name={message.name!r}) has no tool_call_id; build it with "
-                "Message.tool(tool_call_id, name, content)"
-            )
-        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+        return {
+            "role": "tool",
+            "tool_call_id": answered_call_id(message),
+            "content": message.content,
+        }
     if message.role == "assistant" and message.tool_calls:
         return {
             "role": "assistant",

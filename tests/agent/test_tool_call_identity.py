@@ -12,36 +12,16 @@ from typing import Any
 
 import pytest
 
-from locus.agent import Agent, AgentConfig
+from locus.agent import Agent
 from locus.core import Command
 from locus.core.events import ModelResponseEvent, ToolCallEvent, ToolResultEvent
 from locus.core.messages import Message, ToolCall
 from locus.models import MockModel, Model, ModelRequest, ModelResponse
-from locus.multiagent import END, START, StateGraph
+from locus.multiagent import StateGraph
 from locus.tools import tool
+from tests.agent.refund_agent_graph import refund_graph
 
 REJECTION = "Too large; escalate to finance."
-
-
-def refund_graph(model: Model, ledger: list[int]) -> StateGraph:
-    @tool(requires_approval=lambda args: args["amount"] > 100)
-    def issue_refund(order_id: str, amount: int) -> str:
-        """Refund an order.
-
-        Args:
-            order_id: The order to refund.
-            amount: Dollars to refund.
-        """
-        ledger.append(amount)
-        return f"refunded {amount}"
-
-    async def refunds(state: dict[str, Any]) -> dict[str, Any]:
-        agent = Agent(config=AgentConfig(agent_id="refunds", model=model, tools=[issue_refund]))
-        return {"reply": (await agent.arun(state["request"])).text}
-
-    graph = StateGraph("refunds")
-    graph.add_node("refunds", refunds).add_edge(START, "refunds").add_edge("refunds", END)
-    return graph
 
 
 def same_id_twice(amounts: tuple[int, ...], call_id: str = "call_1") -> MockModel:

@@ -82,7 +82,8 @@ def memory_backend() -> Backend:
 
     async def edit_audit(thread_id: str, seq: int, body: str) -> None:
         trail = shared._audit.threads[thread_id]
-        trail[seq - 1] = dataclasses.replace(trail[seq - 1], body=body)
+        tid, at_seq, _, prev_hash, digest, position = trail[seq - 1]
+        trail[seq - 1] = (tid, at_seq, body, prev_hash, digest, position)
 
     return Backend(
         "memory", make, stored, overwrite_record, overwrite_value, overwrite_pending, edit_audit

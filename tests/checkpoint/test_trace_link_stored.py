@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from locus import observe
 from locus.checkpoint import Checkpointer
 from locus.core import Command, interrupt
 from locus.multiagent import END, START, StateGraph
 
 
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    spans = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
-    observe.configure(tracer_provider=provider)
-    try:
-        yield spans
-    finally:
-        observe.configure()
-        provider.shutdown()
+def executions(exporter: InMemorySpanExporter, graph: str) -> list[ReadableSpan]:
+    return [s for s in exporter.get_finished_spans() if s.name == f"invoke_workflow {graph}"]
 
 
 def build(cp: Checkpointer) -> StateGraph:
@@ -39,15 +27,17 @@ def build(cp: Checkpointer) -> StateGraph:
 
 
 async def test_the_resume_of_a_stored_thread_links_to_the_execution_that_paused(
-    cp: Checkpointer, exporter: InMemorySpanExporter
+    cp: Checkpointer, span_exporter: InMemorySpanExporter
 ) -> None:
     await build(cp).execute({}, thread_id="t-link")
-    (paused,) = exporter.get_finished_spans()[-1:]
-    exporter.clear()
+    (paused,) = span_exporter.get_finished_spans()[-1:]
+    span_exporter.clear()
 
     await build(cp).execute(Command(resume="yes"), thread_id="t-link")
 
-    (resumed,) = [s for s in exporter.get_finished_spans() if s.name == "invoke_workflow linked"]
+    (resumed,) = [
+        s for s in span_exporter.get_finished_spans() if s.name == "invoke_workflow linked"
+    ]
     assert paused.name == "invoke_workflow linked"
     (link,) = resumed.links
     assert (link.context.trace_id, link.context.span_id) == (
@@ -58,7 +48,7 @@ async def test_the_resume_of_a_stored_thread_links_to_the_execution_that_paused(
 
 
 async def test_continuing_a_failed_run_links_to_the_execution_that_failed(
-    cp: Checkpointer, exporter: InMemorySpanExporter
+    cp: Checkpointer, span_exporter: InMemorySpanExporter
 ) -> None:
     from locus.errors import NodeExecutionError
 
@@ -78,12 +68,14 @@ async def test_continuing_a_failed_run_links_to_the_execution_that_failed(
     graph.add_edge(START, "prepare").add_edge("prepare", "flaky").add_edge("flaky", END)
     with pytest.raises(NodeExecutionError):
         await graph.execute({}, thread_id="t-flaky")
-    (failed,) = [s for s in exporter.get_finished_spans() if s.name == "invoke_workflow flaky"]
-    exporter.clear()
+    (failed,) = executions(span_exporter, "flaky")
+    span_exporter.clear()
 
     await graph.execute(None, thread_id="t-flaky")
 
-    (continued,) = [s for s in exporter.get_finished_spans() if s.name == "invoke_workflow flaky"]
+    (continued,) = [
+        s for s in span_exporter.get_finished_spans() if s.name == "invoke_workflow flaky"
+    ]
     (link,) = continued.links
     assert link.context.span_id == failed.context.span_id
     assert link.attributes is not None

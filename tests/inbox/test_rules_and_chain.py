@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
 
@@ -43,6 +44,32 @@ def test_swapped_entries_break_the_chain() -> None:
 
 def test_an_entry_moved_to_another_thread_is_caught() -> None:
     assert not verify_chain("t2", trail()).ok
+
+
+def test_an_entry_body_is_the_compact_json_of_its_fields_in_order() -> None:
+    # bodies are assembled from encoded parts; they must read back (and hash) as the
+    # one JSON document the format describes, whatever text the fields hold
+    drafts = [
+        AuditDraft("asked", 1764480000.25, 'i"1', "nöde", None, {"digest": "d", "ask": None}),
+        AuditDraft("answered", 7, None, None, {"id": "ann😀", "roles": ["a"]}, {"v": [{"b": 1}]}),
+        AuditDraft("finished", float("inf"), data={"x\n": float("nan")}),
+    ]
+    rows = chain('th"ré', 4, "h", drafts, first_position=10)
+    for seq, (row, draft) in enumerate(zip(rows, drafts, strict=True), start=5):
+        doc = {
+            "v": 1,
+            "thread": 'th"ré',
+            "seq": seq,
+            "at": draft.at,
+            "kind": draft.kind,
+            "interrupt": draft.interrupt_id,
+            "node": draft.node,
+            "actor": draft.actor,
+            "data": draft.data,
+        }
+        assert row.body == json.dumps(doc, separators=(",", ":"))
+        assert (row.seq, row.position) == (seq, seq + 5)
+    assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
 
 
 def test_a_naive_deadline_is_refused() -> None:

@@ -1,5 +1,6 @@
 """Fixtures shared by the provider tests: the request guard, a sleep that only records,
-and a local HTTP stand-in for OCI Generative AI with a throwaway key and config file."""
+an httpx client and a respx router for the OpenAI SDK, and a local HTTP stand-in for OCI
+Generative AI with a throwaway key and config file."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import respx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from openai_stream import BASE_URL
 
 from locus.models import guard
 from locus.models.retry import RetryPolicy
@@ -34,6 +38,20 @@ def allow_local_model_requests() -> Iterator[None]:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@pytest.fixture
+async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client for the OpenAI SDK, closed after the test."""
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """respx answering ``BASE_URL``; every route a test adds must be called."""
+    with respx.mock(base_url=BASE_URL) as router:
+        yield router
 
 
 @pytest.fixture

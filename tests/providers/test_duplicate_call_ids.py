@@ -9,47 +9,23 @@ never run, and the model must read the rejection as that call's result.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from openai_stream import BASE_URL, sse
 
-from locus.agent import Agent, AgentConfig
 from locus.core import Command
-from locus.models import Model
 from locus.models.retry import RetryPolicy
-from locus.multiagent import END, START, StateGraph
-from locus.tools import tool
+from locus.multiagent import StateGraph
 from locus_providers.oci import OCIModel
 from locus_providers.openai import OpenAIModel
+from tests.agent.refund_agent_graph import refund_graph
 
 REJECTION = "Over the card limit; escalate to finance."
-BASE_URL = "https://llm.test/v1"
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaadupids"
 ARGUMENTS = ['{"order_id": "42", "amount": 150}', '{"order_id": "42", "amount": 9000}']
-
-
-def refund_graph(model: Model, ledger: list[int]) -> StateGraph:
-    @tool(requires_approval=lambda args: args["amount"] > 100)
-    def issue_refund(order_id: str, amount: int) -> str:
-        """Refund an order.
-
-        Args:
-            order_id: The order to refund.
-            amount: Dollars to refund.
-        """
-        ledger.append(amount)
-        return f"refunded {amount}"
-
-    async def refunds(state: dict[str, Any]) -> dict[str, Any]:
-        agent = Agent(config=AgentConfig(agent_id="refunds", model=model, tools=[issue_refund]))
-        return {"reply": (await agent.arun(state["request"])).text}
-
-    graph = StateGraph("refunds")
-    graph.add_node("refunds", refunds).add_edge(START, "refunds").add_edge("refunds", END)
-    return graph
 
 
 async def approve_small_reject_large(graph: StateGraph) -> dict[str, Any]:
@@ -70,33 +46,6 @@ async def approve_small_reject_large(graph: StateGraph) -> dict[str, Any]:
 # --- OpenAI (real SDK over respx) ---------------------------------------------------------
 
 
-def openai_sse(*deltas: dict[str, Any], finish: str) -> httpx.Response:
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {
-            "id": "chatcmpl-dup",
-            "object": "chat.completion.chunk",
-            "created": 1_700_000_000,
-            "model": "served-model",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-        }
-
-    events = [chunk(delta) for delta in deltas] + [chunk({}, finish)]
-    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
-    return httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL) as router:
-        yield router
-
-
-@pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
 async def test_openai_rejected_duplicate_id_call_never_runs(
     api: respx.MockRouter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
 ) -> None:
@@ -111,8 +60,16 @@ async def test_openai_rejected_duplicate_id_call_never_runs(
     ]
     route = api.post("/chat/completions").mock(
         side_effect=[
-            openai_sse({"role": "assistant", "tool_calls": same_id}, finish="tool_calls"),
-            openai_sse({"role": "assistant", "content": "One refund issued."}, finish="stop"),
+            sse(
+                {"role": "assistant", "tool_calls": same_id},
+                finish="tool_calls",
+                model="served-model",
+            ),
+            sse(
+                {"role": "assistant", "content": "One refund issued."},
+                finish="stop",
+                model="served-model",
+            ),
         ]
     )
     model = OpenAIModel(

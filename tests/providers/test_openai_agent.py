@@ -6,61 +6,16 @@ The real ``openai`` SDK talks HTTP to respx; the test checks both request bodies
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
-import pytest
 import respx
+from openai_stream import BASE_URL, sse
 
 from locus.agent import Agent, AgentConfig
 from locus.core.events import ToolCallEvent, ToolResultEvent
 from locus.models.retry import RetryPolicy
 from locus.tools import tool
 from locus_providers.openai import OpenAIModel
-
-BASE_URL = "https://llm.test/v1"
-
-
-def sse(*deltas: dict[str, Any], finish: str, usage: tuple[int, int]) -> httpx.Response:
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {
-            "id": "chatcmpl-1",
-            "object": "chat.completion.chunk",
-            "created": 1_700_000_000,
-            "model": "gpt-4.1",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-        }
-
-    events = [chunk(delta) for delta in deltas] + [chunk({}, finish)]
-    events.append(
-        {
-            "id": "chatcmpl-1",
-            "object": "chat.completion.chunk",
-            "created": 1_700_000_000,
-            "model": "gpt-4.1",
-            "choices": [],
-            "usage": {
-                "prompt_tokens": usage[0],
-                "completion_tokens": usage[1],
-                "total_tokens": sum(usage),
-            },
-        }
-    )
-    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
-    return httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL) as router:
-        yield router
-
-
-@pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def test_agent_executes_a_streamed_tool_call_and_answers(

@@ -7,7 +7,7 @@ OCI) and scripts the replies in the provider's own wire format.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import httpx
@@ -142,12 +142,6 @@ class OCIHarness:
 
 
 BASE = "https://contract.test/v1"
-
-
-@pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture

@@ -4,18 +4,15 @@ API key or prompt text in any log line at INFO."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import respx
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from openai_stream import BASE_URL, sse
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from test_openai_agent import BASE_URL, sse
 
-from locus import observe
 from locus.agent import Agent, AgentConfig
 from locus.core import interrupt
 from locus.models.retry import RetryPolicy
@@ -24,32 +21,13 @@ from providers.oci import OCIModel
 from providers.openai import OpenAIModel
 
 
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    observe.configure(tracer_provider=provider)
-    try:
-        yield exporter
-    finally:
-        observe.configure()
-        provider.shutdown()
-
-
-@pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
 def chat_span(exporter: InMemorySpanExporter) -> ReadableSpan:
     (span,) = [s for s in exporter.get_finished_spans() if s.name.startswith("chat ")]
     return span
 
 
 async def test_openai_model_spans_carry_genai_attributes(
-    spans: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
+    span_exporter: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
 ) -> None:
     with respx.mock(base_url=BASE_URL) as api:
         api.post("/chat/completions").mock(
@@ -64,7 +42,7 @@ async def test_openai_model_spans_carry_genai_attributes(
         )
         await Agent(config=AgentConfig(agent_id="a", model=model, max_tokens=64)).arun("Hello")
 
-    span = chat_span(spans)
+    span = chat_span(span_exporter)
     assert span.name == "chat gpt-4.1"
     attrs = dict(span.attributes or {})
     assert attrs["gen_ai.operation.name"] == "chat"
@@ -78,7 +56,7 @@ async def test_openai_model_spans_carry_genai_attributes(
 
 
 async def test_oci_model_spans_carry_genai_attributes(
-    spans: InMemorySpanExporter,
+    span_exporter: InMemorySpanExporter,
     monkeypatch: pytest.MonkeyPatch,
     genai_service: Any,
     oci_files: Any,
@@ -106,7 +84,7 @@ async def test_oci_model_spans_carry_genai_attributes(
 
     await Agent(config=AgentConfig(agent_id="a", model=model)).arun("Weather in Oslo?")
 
-    span = chat_span(spans)
+    span = chat_span(span_exporter)
     attrs = dict(span.attributes or {})
     assert span.name == "chat cohere.command-r-plus"
     assert attrs["gen_ai.provider.name"] == "oci"
@@ -156,7 +134,7 @@ async def test_no_api_key_or_prompt_text_reaches_info_logs(
 
 
 async def test_a_failed_model_call_is_an_error_span_with_the_exception(
-    spans: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
+    span_exporter: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
 ) -> None:
     from opentelemetry.trace import StatusCode
 
@@ -178,7 +156,7 @@ async def test_a_failed_model_call_is_an_error_span_with_the_exception(
         with pytest.raises(ProviderAuthenticationError):
             await Agent(config=AgentConfig(agent_id="a", model=model)).arun("Hello")
 
-    span = chat_span(spans)
+    span = chat_span(span_exporter)
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "ProviderAuthenticationError"
     (event,) = [e for e in span.events if e.name == "exception"]
@@ -186,7 +164,7 @@ async def test_a_failed_model_call_is_an_error_span_with_the_exception(
 
 
 async def test_openai_cached_and_reasoning_tokens_reach_the_span(
-    spans: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
+    span_exporter: InMemorySpanExporter, http_client: httpx.AsyncClient, retry_policy: RetryPolicy
 ) -> None:
     import json
 
@@ -229,7 +207,7 @@ async def test_openai_cached_and_reasoning_tokens_reach_the_span(
         )
         await Agent(config=AgentConfig(agent_id="a", model=model)).arun("Hello")
 
-    attrs = dict(chat_span(spans).attributes or {})
+    attrs = dict(chat_span(span_exporter).attributes or {})
     assert attrs["gen_ai.usage.input_tokens"] == 120
     assert attrs["gen_ai.usage.output_tokens"] == 30
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 96

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.example_runner import run_example
 
 
 def test_providers_example_runs_the_agent_and_explains_the_mistakes() -> None:
-    env = {**os.environ, "LOCUS_MODEL_PROVIDER": "mock", "PYTHONPATH": str(ROOT)}
-    env.pop("LOCUS_MODEL", None)
-
-    done = subprocess.run(
-        [sys.executable, "examples/03_providers.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_example("examples/03_providers.py")
 
     assert done.returncode == 0, done.stderr
     out = done.stdout

@@ -7,12 +7,13 @@ against the local signed-request service.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import httpx
 import pytest
 import respx
+from openai_stream import BASE_URL, sse_text
 from pydantic import BaseModel, Field
 
 from locus.agent import Agent
@@ -23,7 +24,6 @@ from locus_providers.openai import OpenAIModel
 
 pytestmark = pytest.mark.usefixtures("clean_oci_environment")
 
-BASE_URL = "https://llm.test/v1"
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaoutput"
 
 
@@ -44,31 +44,6 @@ STRICT_SCHEMA = {
     "required": ["label", "confidence"],
     "additionalProperties": False,
 }
-
-
-def sse_text(text: str) -> httpx.Response:
-    chunks = [
-        {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None},
-        {"index": 0, "delta": {}, "finish_reason": "stop"},
-    ]
-    events = [
-        {
-            "id": "chatcmpl-1",
-            "object": "chat.completion.chunk",
-            "created": 1_700_000_000,
-            "model": "gpt-4.1",
-            "choices": [choice],
-        }
-        for choice in chunks
-    ]
-    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
-    return httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL) as router:
-        yield router
 
 
 @pytest.fixture

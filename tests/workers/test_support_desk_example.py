@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.example_runner import run_example
 
 
 def test_support_desk_example_submits_50_tickets_and_answers_three() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("LOCUS_STORE", None)
-    done = subprocess.run(
-        [sys.executable, "examples/07_support_desk/run.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_example("examples/07_support_desk/run.py", timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "37 tickets answered, 13 refunds wait" in out
