@@ -189,12 +189,14 @@ async def throughput(kind: str, workers: int, runs: int, tmp: str, how: str) -> 
             await asyncio.gather(*(answer(p) for p in fresh))
         while await queue.items(limit=1) or await cp.list_ready(limit=1):  # noqa: ASYNC110
             await asyncio.sleep(0.005)
+        states = {}
+        for tid in ids:  # a resumed step may still run after its ready mark is consumed
+            while (state := await g.get_state(tid)).status != "done":
+                assert state.status == "running", (tid, state.status)
+                await asyncio.sleep(0.005)
+            states[tid] = state
         elapsed = time.perf_counter() - t0
-        latencies = []
-        for tid in ids:
-            state = await g.get_state(tid)
-            assert state.status == "done", (tid, state.status)
-            latencies.append((state.values["resumed_at"] - answered[tid]) * 1e3)
+        latencies = [(states[t].values["resumed_at"] - answered[t]) * 1e3 for t in ids]
         idle = await idle_latencies(cp, g, 40, send)
         return {
             "runs/s": runs / elapsed,

@@ -182,8 +182,10 @@ return seq
 """
 )
 
-# KEYS: t a ar apos rd rdg; ARGV: checkpoint audit_head ready(0/1) at n [row]...
+# KEYS: t a ar apos rd rdg wake; ARGV: checkpoint audit_head ready(0/1) at n [row]...
 #   -> 1 appended, 0 something changed (the pause, the head, or a lease is held)
+# A new ready mark is also an entry in the graph's work stream (wake): exactly one blocked
+# worker gets it (``locus.workers.queue_redis``).
 APPEND_AUDIT = (
     _NOW
     + _APPEND
@@ -195,7 +197,9 @@ if redis.call('LLEN', KEYS[2]) ~= tonumber(ARGV[2]) then return 0 end
 append_audit(KEYS[2], KEYS[3], KEYS[4], 6, tonumber(ARGV[5]))
 if ARGV[3] == '1' then
   redis.call('ZADD', KEYS[5], 'NX', ARGV[4], KEYS[1])
-  redis.call('ZADD', KEYS[6], 'NX', ARGV[4], KEYS[1])
+  if redis.call('ZADD', KEYS[6], 'NX', ARGV[4], KEYS[1]) == 1 then
+    redis.call('XADD', KEYS[7], '*', 'm', KEYS[1])
+  end
 end
 return 1
 """

@@ -28,12 +28,14 @@ if TYPE_CHECKING:
     from locus.checkpoint import Checkpointer
 
 __all__ = [
+    "COLUMNS",
     "WorkItem",
     "WorkKind",
     "WorkQueue",
     "WorkState",
     "decode_payload",
     "encode_payload",
+    "item_from_row",
     "queue_for",
 ]
 
@@ -80,6 +82,32 @@ class WorkItem:
     queued_at: float = field(default_factory=time.time)
     claims: int = 0
     ref: str | None = None
+
+
+#: the columns of a work item's row in the SQL stores, in ``item_from_row`` order
+COLUMNS = (
+    "thread_id, graph, kind, payload, token, priority, state, attempts, error, claimed_by, "
+    "queued_at, claims"
+)
+
+
+def item_from_row(row: Sequence[Any]) -> WorkItem:
+    """The item a row of ``COLUMNS`` holds (PostgreSQL, SQLite)."""
+    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at, n = row
+    return WorkItem(
+        thread_id=tid,
+        graph=graph,
+        kind=kind,
+        payload=bytes(payload),
+        token=token,
+        priority=priority,
+        state=state,
+        attempts=attempts,
+        error=error,
+        claimed_by=claimed_by,
+        queued_at=at,
+        claims=n,
+    )
 
 
 def encode_payload(value: Any, thread_id: str, cp: Checkpointer) -> bytes:
@@ -132,6 +160,9 @@ class WorkQueue(ABC):
 
     #: whether a worker's lease can be taken over at once when its process dies
     has_liveness: bool = False
+    #: whether ``claim`` also claims the threads the inbox marked ready (as ``ready``
+    #: items it stores claimed), so no two workers resume one
+    claims_ready: bool = False
 
     def __init__(self, checkpointer: Checkpointer) -> None:
         self.checkpointer = checkpointer
@@ -168,8 +199,8 @@ class WorkQueue(ABC):
         """Claim up to ``limit`` ready items of ``graphs`` for the worker ``mark``."""
 
     @abstractmethod
-    async def finish(self, item: WorkItem) -> None:
-        """Remove a claimed item whose run has paused or finished."""
+    async def finish(self, items: Sequence[WorkItem]) -> None:
+        """Remove claimed items whose runs have paused or finished (one write for all)."""
 
     @abstractmethod
     async def fail(self, item: WorkItem, error: str) -> None:

@@ -53,9 +53,10 @@ class MemoryQueue(WorkQueue):
         held = self._items.get(item.thread_id)
         return held if held is not None and held.token == item.token else None
 
-    async def finish(self, item: WorkItem) -> None:
-        if self._held(item) is not None:
-            del self._items[item.thread_id]
+    async def finish(self, items: Sequence[WorkItem]) -> None:
+        for item in items:
+            if self._held(item) is not None:
+                del self._items[item.thread_id]
 
     async def fail(self, item: WorkItem, error: str) -> None:
         held = self._held(item)

@@ -19,7 +19,7 @@ import psycopg
 
 from locus.checkpoint.postgres import PostgresCheckpointer
 from locus.errors import CheckpointError
-from locus.workers.queue import WorkItem, WorkQueue, WorkState
+from locus.workers.queue import COLUMNS, WorkItem, WorkQueue, WorkState, item_from_row
 
 __all__ = ["PostgresQueue"]
 
@@ -46,14 +46,10 @@ CREATE INDEX IF NOT EXISTS locus_work_claimed ON {s}.locus_work (claimed_by)
     WHERE state = 'claimed'
 """
 
-_COLUMNS = (
-    "thread_id, graph, kind, payload, token, priority, state, attempts, error, claimed_by, "
-    "queued_at, claims"
-)
 
 _ENQUEUE = f"""
 WITH w AS (
-    INSERT INTO {{s}}.locus_work ({_COLUMNS})
+    INSERT INTO {{s}}.locus_work ({COLUMNS})
     VALUES (%(tid)s, %(graph)s, %(kind)s, %(payload)s, %(token)s, %(priority)s, 'ready', 0,
             NULL, NULL, %(at)s, 0)
     ON CONFLICT (thread_id) DO NOTHING
@@ -62,18 +58,40 @@ WITH w AS (
 SELECT pg_notify(%(channel)s, graph) FROM w
 """
 
+_RETURNED = ", ".join("w." + c.strip() for c in COLUMNS.split(","))
+
+# Queued items first, then threads the inbox marked ready (answers stored) and that have no
+# item yet: each becomes an item claimed in the same statement, so exactly one worker runs
+# it and a dead worker's is handed back by ``reap`` like any other.
 _CLAIM = f"""
-UPDATE {{s}}.locus_work AS w
-SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
-FROM (
-    SELECT thread_id FROM {{s}}.locus_work
-    WHERE state = 'ready' AND graph = ANY(%(graphs)s)
-    ORDER BY priority DESC, queued_at
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-) AS c
-WHERE w.thread_id = c.thread_id
-RETURNING {", ".join("w." + c.strip() for c in _COLUMNS.split(","))}
+WITH q AS (
+    UPDATE {{s}}.locus_work AS w
+    SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
+    FROM (
+        SELECT thread_id FROM {{s}}.locus_work
+        WHERE state = 'ready' AND graph = ANY(%(graphs)s)
+        ORDER BY priority DESC, queued_at
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AS c
+    WHERE w.thread_id = c.thread_id
+    RETURNING {_RETURNED}
+), r AS (
+    INSERT INTO {{s}}.locus_work AS w ({COLUMNS})
+    SELECT m.thread_id, m.graph, 'ready', ''::bytea, %(token)s || m.thread_id, 0, 'claimed',
+           0, NULL, %(mark)s, m.at, 1
+    FROM (
+        SELECT thread_id, graph, at FROM {{s}}.locus_ready AS m
+        WHERE graph = ANY(%(graphs)s)
+          AND NOT EXISTS (SELECT FROM {{s}}.locus_work AS o WHERE o.thread_id = m.thread_id)
+        ORDER BY at
+        LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM q))
+        FOR UPDATE SKIP LOCKED
+    ) AS m
+    ON CONFLICT (thread_id) DO NOTHING
+    RETURNING {_RETURNED}
+)
+SELECT * FROM q UNION ALL SELECT * FROM r
 """
 
 # Items of workers whose advisory lock is gone (dead), or whose lease on the item's thread
@@ -102,28 +120,11 @@ SELECT count(*), (SELECT count(pg_notify(%(channel)s, graph)) FROM reaped) FROM 
 """
 
 
-def _item(row: Any) -> WorkItem:
-    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at, n = row
-    return WorkItem(
-        thread_id=tid,
-        graph=graph,
-        kind=kind,
-        payload=bytes(payload),
-        token=token,
-        priority=priority,
-        state=state,
-        attempts=attempts,
-        error=error,
-        claimed_by=claimed_by,
-        queued_at=at,
-        claims=n,
-    )
-
-
 class PostgresQueue(WorkQueue):
     """Work items in the ``locus_work`` table of a ``PostgresCheckpointer``'s schema."""
 
     has_liveness = True
+    claims_ready = True
 
     def __init__(self, checkpointer: PostgresCheckpointer) -> None:
         super().__init__(checkpointer)
@@ -278,11 +279,16 @@ class PostgresQueue(WorkQueue):
         return await self.cp._run("submit an answer", replace)
 
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
-        params = {"graphs": list(graphs), "mark": mark, "limit": limit}
+        params = {
+            "graphs": list(graphs),
+            "mark": mark,
+            "limit": limit,
+            "token": f"answer-{os.urandom(6).hex()}-",
+        }
 
         async def claim(conn: Conn) -> list[WorkItem]:
             cur = await conn.execute(self._sql["claim"], params)
-            return [_item(row) for row in await cur.fetchall()]
+            return [item_from_row(row) for row in await cur.fetchall()]
 
         return await self.cp._run("claim work", claim)
 
@@ -292,11 +298,12 @@ class PostgresQueue(WorkQueue):
 
         return await self.cp._run(what, update)
 
-    async def finish(self, item: WorkItem) -> None:
+    async def finish(self, items: Sequence[WorkItem]) -> None:
         await self._update(
             "finish work",
-            "DELETE FROM {s}.locus_work WHERE thread_id = %s AND token = %s",
-            (item.thread_id, item.token),
+            "DELETE FROM {s}.locus_work AS w USING unnest(%s::text[], %s::text[]) AS d (t, k) "
+            "WHERE w.thread_id = d.t AND w.token = d.k",
+            ([i.thread_id for i in items], [i.token for i in items]),
         )
 
     async def fail(self, item: WorkItem, error: str) -> None:
@@ -344,11 +351,11 @@ class PostgresQueue(WorkQueue):
 
         async def get(conn: Conn) -> WorkItem | None:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM {self._s}.locus_work WHERE thread_id = %s",
+                f"SELECT {COLUMNS} FROM {self._s}.locus_work WHERE thread_id = %s",
                 (thread_id,),
             )
             row = await cur.fetchone()
-            return None if row is None else _item(row)
+            return None if row is None else item_from_row(row)
 
         return await self.cp._run("read a work item", get)
 
@@ -359,12 +366,12 @@ class PostgresQueue(WorkQueue):
 
         async def items(conn: Conn) -> list[WorkItem]:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM {self._s}.locus_work "
+                f"SELECT {COLUMNS} FROM {self._s}.locus_work "
                 "WHERE (%(state)s::text IS NULL OR state = %(state)s) "
                 "AND (%(graph)s::text IS NULL OR graph = %(graph)s) "
                 "ORDER BY queued_at LIMIT %(limit)s",
                 {"state": state, "graph": graph, "limit": limit},
             )
-            return [_item(row) for row in await cur.fetchall()]
+            return [item_from_row(row) for row in await cur.fetchall()]
 
         return await self.cp._run("list work items", items)

@@ -11,6 +11,8 @@ short (3 s, renewed every second): a successor's ``acquire`` succeeds once it ra
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -78,6 +80,22 @@ redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimed_by', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'claims', 1)
 return redis.call('HGETALL', KEYS[1])
 """
+
+# KEYS: item, stream, the graph's ready set, index. ARGV: entry id, mark, ready member, token,
+# graph, queued_at, tid. An entry the inbox added with a ready mark (``m``, see
+# ``locus.checkpoint.redis_scripts.APPEND_AUDIT``): the thread becomes a ``ready`` item, if it
+# is still marked and has none, taken like any other.
+_TAKE_READY = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('ZSCORE', KEYS[3], ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'graph', ARGV[5], 'kind', 'ready', 'payload', '', 'token', ARGV[4],
+             'priority', 0, 'state', 'ready', 'attempts', 0, 'error', '', 'claimed_by', '',
+             'queued_at', ARGV[6], 'claims', 0, 'ref', ARGV[1])
+  redis.call('ZADD', KEYS[4], tonumber(ARGV[6]), ARGV[7])
+end
+"""
+    + _TAKE
+)
 
 # KEYS: item, index, stream. ARGV: token, tid. Removes a carried-out item.
 _FINISH = """
@@ -185,6 +203,8 @@ def _state(text: str) -> WorkState:
 class RedisQueue(WorkQueue):
     """Work items of a ``RedisCheckpointer``'s database, under its key prefix."""
 
+    claims_ready = True
+
     def __init__(self, checkpointer: RedisCheckpointer) -> None:
         super().__init__(checkpointer)
         self.cp = checkpointer
@@ -192,6 +212,9 @@ class RedisQueue(WorkQueue):
         self._item_key = f"{p}work:i:"
         self._index = f"{p}work:all"
         self._stream = f"{p}work:q:"
+        # the inbox's ready marks (see ``RedisCheckpointer._audit_keys``)
+        self._ready = f"{p}rd:"
+        self._member = f"{p}t:"
         self._groups: set[str] = set()
         self._scripts: dict[str, Any] = {}
 
@@ -210,6 +233,7 @@ class RedisQueue(WorkQueue):
                     ("enqueue", _ENQUEUE),
                     ("replace", _REPLACE),
                     ("take", _TAKE),
+                    ("take_ready", _TAKE_READY),
                     ("finish", _FINISH),
                     ("fail", _FAIL),
                     ("requeue", _REQUEUE),
@@ -250,11 +274,10 @@ class RedisQueue(WorkQueue):
         for graph in graphs:
             await self._group(graph)
         streams: dict[Any, Any] = {self._stream + g: ">" for g in graphs}
-        # answers the inbox stores are found by listing ready threads between reads
-        block = 25 if hasattr(self.cp, "list_ready") else 1000
+        # answers the inbox stores arrive as entries of the streams too
 
         async def read(client: aredis.Redis) -> Any:
-            return await client.xreadgroup(GROUP, mark, streams, count=limit, block=block)
+            return await client.xreadgroup(GROUP, mark, streams, count=limit, block=1000)
 
         found = await self.cp._call("claim work", read) or []
         return await self._take(found, mark)
@@ -266,13 +289,19 @@ class RedisQueue(WorkQueue):
             for ref, data in entries:
                 if not data:
                     continue
-                tid = _text(data.get(b"t", b""))
-                taken = await self._run(
-                    "claim work",
-                    "take",
-                    [self._item_key + tid, stream_key],
-                    [_text(ref), mark],
-                )
+                member = data.get(b"m")
+                if member is None:
+                    tid = _text(data.get(b"t", b""))
+                    keys, args = [self._item_key + tid, stream_key], [_text(ref), mark]
+                    name = "take"
+                else:
+                    tid = _text(member)[len(self._member) :]
+                    graph = stream_key[len(self._stream) :]
+                    keys = [self._item_key + tid, stream_key, self._ready + graph, self._index]
+                    token = f"answer-{os.urandom(6).hex()}"
+                    args = [_text(ref), mark, member, token, graph, repr(time.time()), tid]
+                    name = "take_ready"
+                taken = await self._run("claim work", name, keys, args)
                 if taken:
                     items.append(_item(tid, taken))
         return items
@@ -290,9 +319,17 @@ class RedisQueue(WorkQueue):
         if by_stream:
             await self.cp._call("keep claimed work", touch)
 
-    async def finish(self, item: WorkItem) -> None:
-        keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
-        await self._run("finish work", "finish", keys, [item.token, item.thread_id])
+    async def finish(self, items: Sequence[WorkItem]) -> None:
+        script = self._scripts["finish"]
+
+        async def finish(client: aredis.Redis) -> None:
+            async with client.pipeline(transaction=False) as pipe:
+                for item in items:
+                    keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
+                    await script(keys=keys, args=[item.token, item.thread_id], client=pipe)
+                await pipe.execute()
+
+        await self.cp._call("finish work", finish)
 
     async def fail(self, item: WorkItem, error: str) -> None:
         keys = [self._item_key + item.thread_id, self._stream + item.graph]

@@ -8,6 +8,7 @@ kernel drops with the process: ``reap`` hands a dead worker's items back at once
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import Any
 
 from locus.checkpoint import liveness
 from locus.checkpoint.sqlite import SQLiteCheckpointer
-from locus.workers.queue import WorkItem, WorkQueue, WorkState
+from locus.workers.queue import COLUMNS, WorkItem, WorkQueue, WorkState, item_from_row
 
 __all__ = ["SQLiteQueue"]
 
@@ -40,34 +41,12 @@ CREATE TABLE IF NOT EXISTS locus_work (
 CREATE INDEX IF NOT EXISTS locus_work_ready ON locus_work (graph, state, priority, queued_at);
 """
 
-_COLUMNS = (
-    "thread_id, graph, kind, payload, token, priority, state, attempts, error, claimed_by, "
-    "queued_at, claims"
-)
-
-
-def _item(row: Any) -> WorkItem:
-    tid, graph, kind, payload, token, priority, state, attempts, error, claimed_by, at, n = row
-    return WorkItem(
-        thread_id=tid,
-        graph=graph,
-        kind=kind,
-        payload=bytes(payload),
-        token=token,
-        priority=priority,
-        state=state,
-        attempts=attempts,
-        error=error,
-        claimed_by=claimed_by,
-        queued_at=at,
-        claims=n,
-    )
-
 
 class SQLiteQueue(WorkQueue):
     """Work items in the ``locus_work`` table of an ``SQLiteCheckpointer``'s file."""
 
     has_liveness = True
+    claims_ready = True
 
     def __init__(self, checkpointer: SQLiteCheckpointer) -> None:
         super().__init__(checkpointer)
@@ -102,7 +81,7 @@ class SQLiteQueue(WorkQueue):
 
         def enqueue(con: sqlite3.Connection) -> bool:
             cur = con.execute(
-                f"INSERT INTO locus_work ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,0) "
+                f"INSERT INTO locus_work ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,0) "
                 "ON CONFLICT (thread_id) DO NOTHING",
                 (
                     item.thread_id,
@@ -149,11 +128,11 @@ class SQLiteQueue(WorkQueue):
 
         def claim(con: sqlite3.Connection) -> list[WorkItem]:
             rows = con.execute(
-                f"SELECT {_COLUMNS} FROM locus_work WHERE state = 'ready' "
+                f"SELECT {COLUMNS} FROM locus_work WHERE state = 'ready' "
                 f"AND graph IN ({marks}) ORDER BY priority DESC, queued_at LIMIT ?",
                 (*graphs, limit),
             ).fetchall()
-            items = [_item(row) for row in rows]
+            items = [item_from_row(row) for row in rows]
             for item in items:
                 con.execute(
                     "UPDATE locus_work SET state = 'claimed', claimed_by = ?, claims = claims + 1 "
@@ -161,17 +140,19 @@ class SQLiteQueue(WorkQueue):
                     (mark, item.thread_id),
                 )
                 item.state, item.claimed_by, item.claims = "claimed", mark, item.claims + 1
+            if len(items) < limit:
+                items += _claim_ready(con, graphs, mark, limit - len(items))
             return items
 
         return await self.cp._write("claim work", False, claim)
 
-    async def finish(self, item: WorkItem) -> None:
+    async def finish(self, items: Sequence[WorkItem]) -> None:
         await self.cp._write(
             "finish work",
             False,
-            lambda con: con.execute(
+            lambda con: con.executemany(
                 "DELETE FROM locus_work WHERE thread_id = ? AND token = ?",
-                (item.thread_id, item.token),
+                [(item.thread_id, item.token) for item in items],
             ),
         )
 
@@ -274,9 +255,9 @@ class SQLiteQueue(WorkQueue):
 
         def get(con: sqlite3.Connection) -> WorkItem | None:
             row = con.execute(
-                f"SELECT {_COLUMNS} FROM locus_work WHERE thread_id = ?", (thread_id,)
+                f"SELECT {COLUMNS} FROM locus_work WHERE thread_id = ?", (thread_id,)
             ).fetchone()
-            return None if row is None else _item(row)
+            return None if row is None else item_from_row(row)
 
         return await self.cp._call("read a work item", get)
 
@@ -287,11 +268,11 @@ class SQLiteQueue(WorkQueue):
 
         def items(con: sqlite3.Connection) -> list[WorkItem]:
             rows = con.execute(
-                f"SELECT {_COLUMNS} FROM locus_work WHERE (? IS NULL OR state = ?) "
+                f"SELECT {COLUMNS} FROM locus_work WHERE (? IS NULL OR state = ?) "
                 "AND (? IS NULL OR graph = ?) ORDER BY queued_at LIMIT ?",
                 (state, state, graph, graph, limit),
             ).fetchall()
-            return [_item(row) for row in rows]
+            return [item_from_row(row) for row in rows]
 
         return await self.cp._call("list work items", items)
 
@@ -300,3 +281,43 @@ def _create(con: sqlite3.Connection) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             con.execute(statement)
+
+
+def _claim_ready(
+    con: sqlite3.Connection, graphs: Sequence[str], mark: str, limit: int
+) -> list[WorkItem]:
+    """Threads the inbox marked ready that have no item: stored as ``ready`` items claimed by
+    ``mark`` (inside the claim's write transaction, so no other worker takes them)."""
+    marks = ",".join("?" * len(graphs))
+    found = con.execute(
+        f"SELECT thread_id, graph, at FROM locus_ready AS m WHERE graph IN ({marks}) "
+        "AND NOT EXISTS (SELECT 1 FROM locus_work AS o WHERE o.thread_id = m.thread_id) "
+        "ORDER BY at LIMIT ?",
+        (*graphs, limit),
+    ).fetchall()
+    prefix = f"answer-{os.urandom(6).hex()}-"
+    items = [
+        WorkItem(tid, graph, "ready", b"", prefix + tid, 0, "claimed", 0, None, mark, at, 1)
+        for tid, graph, at in found
+    ]
+    con.executemany(
+        f"INSERT INTO locus_work ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                i.thread_id,
+                i.graph,
+                i.kind,
+                i.payload,
+                i.token,
+                0,
+                i.state,
+                0,
+                None,
+                mark,
+                i.queued_at,
+                1,
+            )
+            for i in items
+        ],
+    )
+    return items

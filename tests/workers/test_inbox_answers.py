@@ -108,3 +108,33 @@ async def test_threads_audit_shows_the_trail_and_checks_its_chain(
     kinds = [e["kind"] for e in shown["entries"]]
     assert kinds[:2] == ["asked", "answered"] and "resumed" in kinds
     assert shown["entries"][1]["actor"] == "maria"
+
+
+async def test_an_inbox_answer_is_claimed_by_exactly_one_worker_in_one_claim(
+    store_url: str,
+) -> None:
+    from locus.workers import queue_for
+
+    cp = connect(store_url)
+    graph = StateGraph("desk")
+    graph.add_node("ask", lambda state: {"answer": interrupt("ok?")})
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    graph.compile(checkpointer=cp)
+    queue = queue_for(cp)
+    await queue.setup()
+    try:
+        await graph.execute({"ticket": "t1"}, thread_id="t1")
+        item = (await Inbox(cp).pending(graph="desk")).items[0]
+        await Inbox(cp).answer(item.id, "yes", actor=Actor("agent-7"))
+        first = await queue.claim(["desk"], "w-first", 4)
+        second = await queue.claim(["desk"], "w-second", 4)
+        assert [(i.thread_id, i.kind, i.claimed_by) for i in first] == [("t1", "ready", "w-first")]
+        assert second == []
+        held = await queue.get("t1")
+        assert held is not None and held.state == "claimed" and held.claimed_by == "w-first"
+        await queue.finish(first)
+        assert await queue.get("t1") is None
+    finally:
+        await queue.close()
+        await cp.aclose()
