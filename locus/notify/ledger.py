@@ -16,7 +16,6 @@ prefix: ``n:cur`` (hash), ``n:d:{notifier}`` (hash of deliveries), ``n:due:{noti
 from __future__ import annotations
 
 import json
-import sys
 import time
 import weakref
 from abc import ABC, abstractmethod
@@ -112,21 +111,21 @@ def ledger_for(checkpointer: Checkpointer) -> Ledger:
     found = _LEDGERS.get(checkpointer)
     if found is not None:
         return found
-    from locus.checkpoint.memory import MemoryCheckpointer
-    from locus.checkpoint.sqlite import SQLiteCheckpointer
+    from locus.checkpoint.kinds import store_kind
 
+    kind = store_kind(checkpointer)
     ledger: Ledger
-    if isinstance(checkpointer, MemoryCheckpointer):
+    if kind == "memory":
         ledger = _MemoryLedger()
-    elif isinstance(checkpointer, SQLiteCheckpointer):
+    elif kind == "sqlite":
         from locus.notify.ledger_sql import SQLiteLedger
 
-        ledger = SQLiteLedger(checkpointer)
-    elif _is(checkpointer, "postgres", "PostgresCheckpointer"):
+        ledger = SQLiteLedger(checkpointer)  # type: ignore[arg-type]
+    elif kind == "postgres":
         from locus.notify.ledger_sql import PostgresLedger
 
         ledger = PostgresLedger(checkpointer)  # type: ignore[arg-type]
-    elif _is(checkpointer, "redis", "RedisCheckpointer"):
+    elif kind == "redis":
         from locus.notify.ledger_redis import RedisLedger
 
         ledger = RedisLedger(checkpointer)  # type: ignore[arg-type]
@@ -137,13 +136,6 @@ def ledger_for(checkpointer: Checkpointer) -> Ledger:
         )
     _LEDGERS[checkpointer] = ledger
     return ledger
-
-
-def _is(checkpointer: Checkpointer, module: str, name: str) -> bool:
-    # A PostgreSQL or Redis checkpointer has imported its module (and its driver) already;
-    # looking it up here keeps psycopg and redis optional.
-    loaded = sys.modules.get(f"locus.checkpoint.{module}")
-    return loaded is not None and isinstance(checkpointer, getattr(loaded, name))
 
 
 class _MemoryLedger(Ledger):

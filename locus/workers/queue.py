@@ -13,7 +13,6 @@ worker's liveness mark), ``failed`` (retries used up; ``error`` says why).
 
 from __future__ import annotations
 
-import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -244,13 +243,6 @@ class WorkQueue(ABC):
         await self.drop_mark()
 
 
-def _is(checkpointer: Checkpointer, module: str, name: str) -> bool:
-    """Whether it is an instance of a backend class whose driver may not be installed
-    (so the class is looked up only if its module was imported, as it then must be)."""
-    loaded = sys.modules.get(f"locus.checkpoint.{module}")
-    return loaded is not None and isinstance(checkpointer, getattr(loaded, name))
-
-
 def queue_for(checkpointer: Checkpointer) -> WorkQueue:
     """The work queue of ``checkpointer``'s store (one per checkpointer object).
 
@@ -260,22 +252,23 @@ def queue_for(checkpointer: Checkpointer) -> WorkQueue:
     found: WorkQueue | None = getattr(checkpointer, "_locus_work_queue", None)
     if found is not None:
         return found
-    from locus.checkpoint import MemoryCheckpointer, SQLiteCheckpointer
+    from locus.checkpoint.kinds import store_kind
 
+    kind = store_kind(checkpointer)
     queue: WorkQueue
-    if isinstance(checkpointer, SQLiteCheckpointer):
+    if kind == "sqlite":
         from locus.workers.queue_sqlite import SQLiteQueue
 
-        queue = SQLiteQueue(checkpointer)
-    elif isinstance(checkpointer, MemoryCheckpointer):
+        queue = SQLiteQueue(checkpointer)  # type: ignore[arg-type]
+    elif kind == "memory":
         from locus.workers.queue_memory import MemoryQueue
 
-        queue = MemoryQueue(checkpointer)
-    elif _is(checkpointer, "postgres", "PostgresCheckpointer"):
+        queue = MemoryQueue(checkpointer)  # type: ignore[arg-type]
+    elif kind == "postgres":
         from locus.workers.queue_postgres import PostgresQueue
 
         queue = PostgresQueue(checkpointer)  # type: ignore[arg-type]
-    elif _is(checkpointer, "redis", "RedisCheckpointer"):
+    elif kind == "redis":
         from locus.workers.queue_redis import RedisQueue
 
         queue = RedisQueue(checkpointer)  # type: ignore[arg-type]
