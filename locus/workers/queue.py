@@ -162,6 +162,8 @@ class WorkQueue(ABC):
     #: whether ``claim`` also claims the threads the inbox marked ready (as ``ready``
     #: items it stores claimed), so no two workers resume one
     claims_ready: bool = False
+    #: whether new work wakes every idle worker at once (a broadcast, not a hand-off)
+    wakes_all: bool = False
 
     def __init__(self, checkpointer: Checkpointer) -> None:
         self.checkpointer = checkpointer

@@ -125,6 +125,7 @@ class PostgresQueue(WorkQueue):
 
     has_liveness = True
     claims_ready = True
+    wakes_all = True
 
     def __init__(self, checkpointer: PostgresCheckpointer) -> None:
         super().__init__(checkpointer)

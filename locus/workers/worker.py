@@ -32,6 +32,8 @@ log = get_logger("locus.workers")
 SHORT_LEASE_SECONDS = 3.0
 #: how often a worker applies the timeouts of pauses past their deadline
 EXPIRY_SECONDS = 5.0
+#: after a claim that found nothing, the least time before the next one
+CLAIM_SPACING = 0.01
 
 
 class Worker:
@@ -105,6 +107,7 @@ class Worker:
         # ready threads just tried (held by another worker, say): not again until then
         self._backoff: dict[str, float] = {}
         self._next_expiry = 0.0
+        self._empty_at = 0.0
         self._finishes = _Batch(self._finish_batch)
         self.completed = 0
 
@@ -139,6 +142,9 @@ class Worker:
             extra=fields(worker=self.mark),
         )
         next_reap = 0.0
+        # the last claim came back short: nothing more was ready then, so a run finishing
+        # is no reason to claim again; new work wakes us (notify or poll) instead
+        drained = False
         try:
             while not self._stop.is_set():
                 if queue.mark_lost():
@@ -151,6 +157,13 @@ class Worker:
                     if now >= next_reap:
                         next_reap = now + min(1.0, self.poll_seconds)
                         await self._reap(names)
+                    free = self.concurrency - len(self._tasks)
+                    if free > 0 and self._empty_at and self.queue.wakes_all:
+                        # every idle worker is woken by each notify; one that just found
+                        # nothing lets notifies gather a moment, claiming once for them all
+                        await asyncio.sleep(
+                            max(0.0, self._empty_at + CLAIM_SPACING - time.monotonic())
+                        )
                     claimed = await self._claim(names)
                     claimed += await self._claim_ready(names)
                 except CheckpointError as exc:
@@ -158,9 +171,14 @@ class Worker:
                     log.warning("worker %s cannot claim work: %s", self.mark, exc)
                     await self._idle(names, full=True)
                     continue
-                if claimed:
+                if free > 0:
+                    drained = claimed < free
+                    self._empty_at = time.monotonic() if claimed == 0 else 0.0
+                if claimed and not drained:
                     continue
-                await self._idle(names, full=len(self._tasks) >= self.concurrency)
+                await self._idle(
+                    names, full=len(self._tasks) >= self.concurrency, drained=drained
+                )
         finally:
             await self._drain()
             await self._finishes.flush()
@@ -282,9 +300,13 @@ class Worker:
         self._tasks.pop(task, None)
         self._changed.set()
 
-    async def _idle(self, names: list[str], *, full: bool) -> None:
+    async def _idle(self, names: list[str], *, full: bool, drained: bool = False) -> None:
         self._changed.clear()
-        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._changed.wait())]
+        waiters: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(
+                self._stop.wait() if drained and not full else self._changed.wait()
+            )
+        ]
         if not full:
             waiters.append(asyncio.ensure_future(self.queue.wait(names, self.poll_seconds)))
         try:
