@@ -176,9 +176,7 @@ class Worker:
                     self._empty_at = time.monotonic() if claimed == 0 else 0.0
                 if claimed and not drained:
                     continue
-                await self._idle(
-                    names, full=len(self._tasks) >= self.concurrency, drained=drained
-                )
+                await self._idle(names, full=len(self._tasks) >= self.concurrency, drained=drained)
         finally:
             await self._drain()
             await self._finishes.flush()
