@@ -256,3 +256,30 @@ async def test_stop_hands_back_runs_still_in_flight_when_the_grace_ends() -> Non
     item = await queue_for(cp).get("long")
     assert item is not None and item.state == "ready"  # another worker takes it at once
     assert await cp.get("long") is None  # its unfinished first step was not stored
+
+
+async def test_a_worker_that_emptied_the_queue_claims_again_only_when_work_comes() -> None:
+    cp = MemoryCheckpointer()
+    g = asker(cp)
+    worker = Worker(cp, [g], concurrency=4, poll_seconds=30)
+    claims: list[int] = []
+    claim = worker.queue.claim
+
+    async def counted(graphs: Any, mark: str, limit: int) -> Any:
+        items = await claim(graphs, mark, limit)
+        claims.append(len(items))
+        return items
+
+    worker.queue.claim = counted  # type: ignore[method-assign]
+    task = await running(worker)
+    tid = await g.submit({"n": 1})
+    assert (await g.result(tid, timeout=5)).status == "paused"
+    for _ in range(20):  # let the worker settle after the run ends
+        await asyncio.sleep(0.01)
+    # the claim that took the one run found the queue drained: neither the run ending
+    # nor an empty re-claim costs another statement
+    assert claims == [0, 1]
+    await g.submit(Command(resume="yes"), thread_id=tid)
+    assert (await g.result(tid, timeout=5)).status == "done"
+    worker.stop()
+    await task
