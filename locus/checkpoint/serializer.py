@@ -327,9 +327,26 @@ def encode(
             unsupported type, a cycle, nesting deeper than ``MAX_DEPTH``, an int too long
             to write. The message names the key path, the cause and the thread.
     """
+    return encode_with_tree(value, root=root, thread_id=thread_id, about=about, types=types)[1]
+
+
+def encode_with_tree(
+    value: Any,
+    *,
+    root: str,
+    thread_id: str,
+    about: str = "",
+    types: TypeRegistry | None = None,
+) -> tuple[Any, bytes]:
+    """``encode``, also returning the tagged tree, for a caller that stores it inside
+    another document later (and so must not walk the value twice).
+
+    Raises:
+        StateSerializationError: as ``encode``.
+    """
     tree = to_tree(value, root=root, thread_id=thread_id, about=about, types=types)
     try:
-        return dump_document(tree)
+        return tree, dump_document(tree)
     except ValueError:
         raise explain_unwritable([(value, root, about)], thread_id) from None
 

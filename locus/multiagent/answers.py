@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from locus.checkpoint import serializer
 from locus.checkpoint.audit import AuditDraft
 from locus.core.command import NO_ANSWER, Command
 from locus.errors import AnswerNotAllowedError
@@ -135,20 +135,31 @@ def refuse_unallowed(
 
 
 def resume_entries(
-    rs: RunState, command: Command, execution: str, from_store: bool
+    rs: RunState,
+    command: Command,
+    execution: str,
+    from_store: bool,
+    answer_trees: Mapping[str | None, Any],
 ) -> list[AuditDraft]:
-    """``answered`` entries for a direct resume's answers, then ``resumed``."""
+    """``answered`` entries for a direct resume's answers, then ``resumed``.
+
+    Args:
+        from_store: the answers come from the store, whose ``answered`` entries were
+            written when they were given.
+        answer_trees: the direct answers, already encoded, by interrupt id (``None`` for
+            ``Command.resume``).
+    """
     now = time.time()
     actor = None if command.actor is None else command.actor.to_json()
-    answered: dict[str, Any] = {}
+    answered: list[str] = []
     if command.resume_by_id:
-        answered = dict(command.resume_by_id)
+        answered = list(command.resume_by_id)
     elif command.resume is not NO_ANSWER and rs.pending:
-        answered = {rs.pending[0].id: command.resume}
+        answered = [rs.pending[0].id]
     nodes = {p.id: p.node for p in rs.pending}
     drafts: list[AuditDraft] = []
     if not from_store:
-        for iid, value in answered.items():
+        for iid in answered:
             drafts.append(
                 AuditDraft(
                     kind="answered",
@@ -157,7 +168,7 @@ def resume_entries(
                     node=nodes.get(iid),
                     actor=actor,
                     data={
-                        "value": serializer.to_tree(value, root="answer", thread_id="-"),
+                        "value": answer_trees[iid if command.resume_by_id else None],
                         "direct": True,
                     },
                 )

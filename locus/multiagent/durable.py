@@ -394,7 +394,7 @@ async def _dispatch(
         ]
         values.update(update)
         saver.dirty.update(changed)
-    _check_storable(command, changed, thread_id, saver.checkpointer.types)
+    answer_trees = _check_storable(command, changed, thread_id, saver.checkpointer.types)
     answering = command.has_resume or command.goto is not None
     if stored.status == "running" and not answering:
         rs = RunState.from_marker(stored.run, paused=False, thread_id=stored.thread_id)
@@ -431,7 +431,7 @@ async def _dispatch(
     elif command.resume is not NO_ANSWER:
         rs.answered = sorted(pending_ids)
     saver.resumed = True
-    saver.audit = answers.resume_entries(rs, command, saver.owner, inputs is None)
+    saver.audit = answers.resume_entries(rs, command, saver.owner, inputs is None, answer_trees)
     return await run.resume(values, rs, command)
 
 
@@ -502,12 +502,16 @@ def _same(values: dict[str, Any], key: str, value: Any) -> bool:
 
 def _check_storable(
     command: Command, changed: list[str], thread_id: str, types: TypeRegistry
-) -> None:
+) -> dict[str | None, Any]:
     """Refuse a resume whose update or answers could not be stored, before any node runs.
 
     They are written with the resumed step's checkpoint; found unstorable only then, the
     nodes (and their ``once()`` actions) would already have run, and would run again on
     the next attempt.
+
+    Returns:
+        The answers' encoded trees for the audit entries, by interrupt id (``None`` for
+        ``Command.resume``), so that they are not encoded again.
 
     Raises:
         StateSerializationError: naming the update key or the answer at fault.
@@ -515,13 +519,22 @@ def _check_storable(
     update = command.update or {}
     for key in changed:
         codec.check_state_key(key, thread_id)
-    checks = [(f"Command.update[{k!r}]", update[k]) for k in changed]
+        serializer.encode(
+            update[key], root=f"Command.update[{key!r}]", thread_id=thread_id, types=types
+        )
+    answers: dict[str | None, Any] = {}
     if command.resume is not NO_ANSWER:
-        checks.append(("Command.resume", command.resume))
-    if command.resume_by_id:
-        checks += [(f"Command.resume_by_id[{i!r}]", v) for i, v in command.resume_by_id.items()]
-    for root, value in checks:
-        serializer.encode(value, root=root, thread_id=thread_id, types=types)
+        answers[None] = command.resume
+    answers.update(command.resume_by_id or {})
+    return {
+        iid: serializer.encode_with_tree(
+            value,
+            root="Command.resume" if iid is None else f"Command.resume_by_id[{iid!r}]",
+            thread_id=thread_id,
+            types=types,
+        )[0]
+        for iid, value in answers.items()
+    }
 
 
 def _busy_message(thread_id: str, stored: StoredCheckpoint) -> str:
