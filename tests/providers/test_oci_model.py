@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from model_requests import ask, collect
 
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import (
@@ -88,14 +89,6 @@ def generic_text_event(text: str) -> dict[str, Any]:
         "index": 0,
         "message": {"role": "ASSISTANT", "content": [{"type": "TEXT", "text": text}]},
     }
-
-
-def ask(text: str, **settings: Any) -> ModelRequest:
-    return ModelRequest(messages=(Message.user(text),), settings=ModelSettings(**settings))
-
-
-async def collect(model: OCIModel, request: ModelRequest) -> list[Any]:
-    return [item async for item in model.stream(request)]
 
 
 # --- fixtures -----------------------------------------------------------------------------

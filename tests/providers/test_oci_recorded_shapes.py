@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from model_requests import ask, collect
 
 from locus.agent import Agent
 from locus.core.events import ModelResponseEvent, TextDeltaEvent
@@ -93,14 +94,6 @@ def v2_call(call_id: str, city: str) -> dict[str, Any]:
         "type": "FUNCTION",
         "function": {"name": "get_weather", "arguments": f'{{"city": "{city}"}}'},
     }
-
-
-def ask(prompt: str, **settings: Any) -> ModelRequest:
-    return ModelRequest(messages=(Message.user(prompt),), settings=ModelSettings(**settings))
-
-
-async def collect(model: OCIModel, request: ModelRequest) -> list[Any]:
-    return [item async for item in model.stream(request)]
 
 
 # --- fixtures -----------------------------------------------------------------------------

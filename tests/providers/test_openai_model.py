@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from model_requests import ask, collect
 
 from locus.core.messages import Message, ToolCall, Usage
 from locus.errors import (
@@ -98,14 +99,6 @@ def sse(*events: dict[str, Any]) -> httpx.Response:
 def sent_body(route: respx.Route, index: int = -1) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(route.calls[index].request.content)
     return body
-
-
-async def collect(model: OpenAIModel, request: ModelRequest) -> list[Any]:
-    return [item async for item in model.stream(request)]
-
-
-def ask(text: str, **settings: Any) -> ModelRequest:
-    return ModelRequest(messages=(Message.user(text),), settings=ModelSettings(**settings))
 
 
 # --- fixtures -----------------------------------------------------------------------------

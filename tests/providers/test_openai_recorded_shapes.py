@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from model_requests import ask
 
 from locus.agent import Agent
 from locus.core.events import ModelResponseEvent, TerminateEvent, TextDeltaEvent
-from locus.core.messages import Message
 from locus.errors import QuotaExceededError, RateLimitError
-from locus.models.base import ModelRequest, ModelResponse, TextDelta
+from locus.models.base import ModelResponse, TextDelta
 from locus.models.retry import RetryPolicy
 from locus_providers.openai import OpenAIModel
 
@@ -104,10 +104,6 @@ def refusal_stream() -> httpx.Response:
         chunk({}, finish="stop"),
         usage,
     )
-
-
-def ask(text: str) -> ModelRequest:
-    return ModelRequest(messages=(Message.user(text),))
 
 
 @pytest.fixture
