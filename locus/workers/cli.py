@@ -1,5 +1,7 @@
-"""``locus worker`` and ``locus threads``: run workers, and see and re-queue their threads.
+"""``locus run``, ``locus worker`` and ``locus threads``: run a graph here, run workers,
+and see and re-queue their threads.
 
+    locus run app.graphs:triage --input '{"ticket": "T-1"}' [--thread ID --store URL]
     locus worker app.graphs:triage [more.module:GRAPH ...] --store URL --concurrency 8
     locus threads list --status running|ready|failed|paused --store URL
     locus threads show ID | history ID | audit ID | retry ID
@@ -33,7 +35,23 @@ _STATUSES = ("running", "ready", "failed", "paused")
 
 
 def add_commands(groups: Any) -> None:
-    """Add ``worker`` and ``threads`` to the ``locus`` command line."""
+    """Add ``run``, ``worker`` and ``threads`` to the ``locus`` command line."""
+    run = groups.add_parser(
+        "run",
+        help="run a graph here, showing its progress live",
+        description="Run one graph in this process until it pauses or finishes, rendered "
+        "live (steps, nodes, agent tokens, tool calls, questions). With --thread and a "
+        "store the run is durable, and --resume answers its pause.",
+    )
+    run.add_argument("graph", metavar="MODULE:GRAPH", help="the graph to run")
+    run.add_argument("--input", default="{}", help="the run's inputs, a JSON object ({})")
+    run.add_argument(
+        "--resume", metavar="VALUE", help="answer the thread's pause (JSON, else a string)"
+    )
+    run.add_argument("--thread", metavar="ID", help="thread id; needs --store or LOCUS_STORE")
+    _store_option(run)
+    run.set_defaults(handler=_run)
+
     worker = groups.add_parser(
         "worker", help="run submitted work of some graphs", description=_worker_help()
     )
@@ -70,6 +88,47 @@ def add_commands(groups: Any) -> None:
         cmd.add_argument("thread_id", metavar="ID")
         _store_option(cmd)
         cmd.set_defaults(handler=handler)
+
+
+def _run(args: argparse.Namespace, out: Output) -> int:
+    import json
+
+    from locus.core.command import Command
+    from locus.inbox.cli import parse_value
+    from locus.observe.console import render
+
+    graph = load_graph(args.graph)
+    if args.thread is not None:
+        graph.compile(checkpointer=_open(args))
+    elif args.resume is not None:
+        raise InvalidInputError("--resume answers a stored pause: give --thread ID and a store")
+    inputs: Any
+    if args.resume is not None:
+        inputs = Command(resume=parse_value(args.resume))
+    else:
+        try:
+            inputs = json.loads(args.input)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"--input is not JSON: {exc}") from None
+        if not isinstance(inputs, dict):
+            raise InvalidInputError("--input must be a JSON object of the run's inputs")
+
+    async def go() -> int:
+        try:
+            stream = graph.stream(inputs, thread_id=args.thread)
+            if out.json_mode:
+                last = None
+                async for event in stream:
+                    last = event
+                out.json({"final_state": getattr(last, "final_state", None)})
+            else:
+                await render(stream, out.stdout, color=out.colour)
+            return 0
+        finally:
+            if graph.checkpointer is not None:
+                await graph.checkpointer.aclose()
+
+    return run_async(go())
 
 
 def _worker_help() -> str:
