@@ -5,6 +5,7 @@ Plain Python: read by the runtime whether or not OpenTelemetry is loaded.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +56,13 @@ def interrupt_attributes(pending: PendingInterrupt) -> dict[str, Any]:
         "locus.interrupt.payload_digest": fingerprint(pending.payload),
     }
     payload = pending.payload
+    declared = None if pending.ask is None else pending.ask.get("deadline")
+    if isinstance(declared, int | float):  # interrupt(deadline=...), seconds since the epoch
+        at = dt.datetime.fromtimestamp(declared, dt.UTC)
+        attrs["locus.interrupt.deadline"] = at.isoformat()
     if isinstance(payload, dict):
         deadline = payload.get("deadline")
-        if deadline is not None:
+        if deadline is not None and "locus.interrupt.deadline" not in attrs:
             attrs["locus.interrupt.deadline"] = str(deadline)
         kind = payload.get("type")
         if isinstance(kind, str):

@@ -226,3 +226,21 @@ async def test_a_subgraph_node_that_pauses_records_its_inner_interrupt_by_path(
     (event,) = events(node, "interrupt")
     assert event["locus.interrupt.id"] == paused.interrupts[0].interrupt.id
     assert event["locus.node"] == "refund/approve"
+
+
+async def test_the_interrupt_event_carries_the_deadline_interrupt_declared(
+    telemetry: Telemetry,
+) -> None:
+    import datetime as dt
+
+    due = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+    async def approve(state: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": interrupt({"question": "Refund?"}, deadline=due) == "yes"}
+
+    graph = StateGraph("deadlines")
+    graph.add_node("approve", approve).add_edge(START, "approve").add_edge("approve", END)
+    await graph.execute({})
+    (run,) = telemetry.named("invoke_workflow")
+    (event,) = events(run, "interrupt")
+    assert event["locus.interrupt.deadline"] == "2030-01-02T03:04:05+00:00"
