@@ -8,9 +8,9 @@ Run from the repository root:
 For each backend and number of worker processes (``locus worker bench_workers:graph``):
 
 * runs/s: complete runs per second, from the first submit to the last finish. A run is a
-  submit, a step, a pause, an answer (given by this process as soon as it sees the pause
-  in the inbox listing: ``Inbox.answer``, or ``--answer submit`` for a submitted
-  ``Command``), the resumed step and the finish;
+  submit, a step, a pause, an answer (given by this process as soon as it sees the pause's
+  ``asked`` entry in the store's audit feed, as a notifier does: ``Inbox.answer``, or
+  ``--answer submit`` for a submitted ``Command``), the resumed step and the finish;
 * answer->resume latency: from the answer's submit returning to the resumed node starting
   in a worker (median and p99; the worker records the start time in the thread's state),
   under the load above and with idle workers (40 answers one at a time);
@@ -172,21 +172,24 @@ async def throughput(kind: str, workers: int, runs: int, tmp: str, how: str) -> 
         queue = queue_for(cp)
         ids = [f"r{i}" for i in range(runs)]
         answered: dict[str, float] = {}
+        inbox = Inbox(cp)
+        after = await feed_end(inbox)
         t0 = time.perf_counter()
         await asyncio.gather(*(g.submit({"ticket": t}, thread_id=t) for t in ids))
         send = answerer(cp, g, how)
         while len(answered) < runs:
-            page = await cp.list_pending(limit=500)
-            fresh = [p for p in page.items if p.thread_id not in answered]
-            if not fresh:
+            entries = await inbox.feed(after, limit=500)
+            if not entries:
                 await asyncio.sleep(0.002)
                 continue
+            after = entries[-1].position
+            asked = [e for e in entries if e.kind == "asked" and e.thread_id not in answered]
 
             async def answer(pending: Any) -> None:
                 await send(pending)
                 answered[pending.thread_id] = time.time()
 
-            await asyncio.gather(*(answer(p) for p in fresh))
+            await asyncio.gather(*(answer(e) for e in asked))
         while await queue.items(limit=1) or await cp.list_ready(limit=1):  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         states = {}
@@ -212,6 +215,14 @@ async def throughput(kind: str, workers: int, runs: int, tmp: str, how: str) -> 
             p.wait(60)
         await cp.aclose()
         await drop(kind, url)
+
+
+async def feed_end(inbox: Inbox) -> int:
+    """The position of the store's newest audit entry (0 for none)."""
+    after = 0
+    while entries := await inbox.feed(after, limit=500):
+        after = entries[-1].position
+    return after
 
 
 def p99(values: list[float]) -> float:

@@ -17,6 +17,7 @@ from typing import Any, Self
 from locus.checkpoint.audit import AuditDraft, AuditRow
 from locus.checkpoint.codec import check_ids as _check_ids
 from locus.checkpoint.codec import encode_put, materialise, pending_item
+from locus.checkpoint.held import HeldTrails
 from locus.checkpoint.records import (
     CheckpointStatus,
     EncodedPut,
@@ -88,6 +89,9 @@ class Checkpointer(ABC):
         self.types = TypeRegistry(types, parent=DEFAULT_TYPES)
         self._ready = False
         self._setup_lock = asyncio.Lock()
+        # what lease holders in this process read of their threads' trails (a backend
+        # that saves round trips with it notes it; see locus.checkpoint.held)
+        self._held = HeldTrails()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -163,6 +167,7 @@ class Checkpointer(ABC):
         try:
             return materialise(thread_id, raw, self.types)
         except CheckpointError:
+            self._held.drop(thread_id)
             await self._release(thread_id, owner)
             raise
 
@@ -192,6 +197,7 @@ class Checkpointer(ABC):
         """
         _check_ids(thread_id, owner)
         await self.setup()
+        self._held.drop(thread_id)
         return await self._release(thread_id, owner)
 
     # --- writing -----------------------------------------------------------------------
@@ -347,6 +353,24 @@ class Checkpointer(ABC):
         row = await self._find_pending(interrupt_id)
         return None if row is None else pending_item(row, self.types)
 
+    async def find_pending_with_trail(
+        self, interrupt_id: str
+    ) -> tuple[PendingItem, list[AuditRow]] | None:
+        """``find_pending`` and the ``read_audit`` of its thread, read together (in one
+        round trip and one snapshot where the store can): what answering an item needs.
+
+        Raises:
+            SchemaVersionError, CheckpointError: its payload cannot be loaded.
+        """
+        if not isinstance(interrupt_id, str) or not interrupt_id:
+            raise CheckpointUsageError(f"an interrupt id is a non-empty str, got {interrupt_id!r}")
+        await self.setup()
+        found = await self._find_pending_with_trail(interrupt_id)
+        if found is None:
+            return None
+        row, trail = found
+        return pending_item(row, self.types), trail
+
     # --- the audit trail and ready threads ----------------------------------------------
 
     async def append_audit(
@@ -373,9 +397,18 @@ class Checkpointer(ABC):
         await self.setup()
         return await self._append_audit(thread_id, list(rows), checkpoint, ready_graph, time.time())
 
-    async def read_audit(self, thread_id: str) -> list[AuditRow]:
-        """The thread's audit rows in ``seq`` order, as stored (see ``locus.inbox``)."""
+    async def read_audit(self, thread_id: str, *, held_by: str | None = None) -> list[AuditRow]:
+        """The thread's audit rows in ``seq`` order, as stored (see ``locus.inbox``).
+
+        ``held_by`` names the caller's lease on the thread, if it holds one: the trail the
+        backend read along with that lease is then returned without asking the store
+        again (nobody else appends while the lease is held).
+        """
         _check_ids(thread_id)
+        if held_by is not None:
+            trail = self._held.trail(thread_id, held_by)
+            if trail is not None:
+                return trail
         await self.setup()
         return await self._read_audit(thread_id)
 
@@ -421,6 +454,7 @@ class Checkpointer(ABC):
         """
         _check_ids(thread_id)
         await self.setup()
+        self._held.drop(thread_id)
         return await self._delete_thread(thread_id)
 
     async def prune(self, thread_id: str, *, keep_last: int) -> int:
@@ -506,6 +540,13 @@ class Checkpointer(ABC):
 
     @abstractmethod
     async def _find_pending(self, interrupt_id: str) -> RawPending | None: ...
+
+    async def _find_pending_with_trail(
+        self, interrupt_id: str
+    ) -> tuple[RawPending, list[AuditRow]] | None:
+        """The inbox row and its thread's trail; two reads unless a backend joins them."""
+        row = await self._find_pending(interrupt_id)
+        return None if row is None else (row, await self._read_audit(row.thread_id))
 
     @abstractmethod
     async def _append_audit(

@@ -210,7 +210,12 @@ class PostgresCheckpointer(Checkpointer):
         params = {"tid": thread_id, "owner": owner, "lease": float(lease_seconds)}
 
         async def acquire(conn: Conn) -> RawCheckpoint | None:
-            row = await self._one(conn, "acquire", params)
+            async with conn.pipeline() as pipeline:
+                taking = await conn.execute(self._sql["acquire"], params, binary=True)
+                reading = await conn.execute(self._sql["held_trail"], params, binary=True)
+                await pipeline.sync()
+                row = await taking.fetchone()
+                trail = [AuditRow(*r) for r in await reading.fetchall()] if row else []
             if row is None:
                 holder = await self._one(conn, "holder", (thread_id,))
                 raise lease_conflict(thread_id, owner, holder[0] if holder else "another owner")
@@ -218,6 +223,10 @@ class PostgresCheckpointer(Checkpointer):
             if expires_at is not None and expires_at <= now:
                 await conn.execute(self._sql["reset_expired"], {"tid": thread_id, "now": now})
                 return None
+            if row[2] is not None and row[4] == "paused":
+                self._held.took(thread_id, owner, _head_of(trail), trail)
+            else:
+                self._held.took(thread_id, owner, _head_of(trail))
             if not latest:
                 return None
             if row[2] is None:
@@ -225,6 +234,7 @@ class PostgresCheckpointer(Checkpointer):
                 # statement waited for its lock, but the statement's snapshot predates that
                 # put, so the new checkpoint is not visible to it. Read it now (the lease
                 # is ours, so it cannot move again).
+                self._held.drop(thread_id)
                 row = await self._one(conn, "get", {"tid": thread_id, "seq": latest})
                 if row is None or row[2] is None:
                     return None  # deleted meanwhile (deleting ignores leases)
@@ -304,12 +314,16 @@ class PostgresCheckpointer(Checkpointer):
             row = await self._one(conn, "written", (thread_id, put.write_id))
             return None if row is None else int(row[0])
 
-        async def write(conn: Conn) -> int | None:
+        async def write(conn: Conn, noted: tuple[int, str] | None = None) -> int | None:
+            head: tuple[int, str] | None = None
             if put.audit:
-                # read the trail's head, chain after it; the put re-checks it (the lease
-                # holder is the thread's only audit writer while it holds the lease)
-                head = await self._one(conn, "head", (thread_id,))
-                at = (0, "") if head is None else (int(head[0]), str(head[1]))
+                # chain after the trail's head: as noted with the lease, or as read now;
+                # the put re-checks it (the lease holder is the trail's only writer)
+                if noted is None:
+                    found = await self._one(conn, "head", (thread_id,))
+                    at = (0, "") if found is None else (int(found[0]), str(found[1]))
+                else:
+                    at = noted
                 rows = chain_fields(thread_id, *at, put.audit)
                 params.update(
                     head=at[0],
@@ -318,18 +332,29 @@ class PostgresCheckpointer(Checkpointer):
                     prevs=[r[3] for r in rows],
                     hashes=[r[4] for r in rows],
                 )
+                head = (rows[-1][1], rows[-1][4])
             row = await self._one(conn, "put", params)
-            # No row: the lease is not held, or this very write was applied already.
-            return int(row[0]) if row is not None else await written(conn)
+            # No row: the lease is not held, or this very write was applied already (or
+            # the noted head is stale: then try once more with the head read afresh).
+            seq = int(row[0]) if row is not None else await written(conn)
+            if seq is None and noted is not None:
+                self._held.drop(thread_id)
+                return await write(conn)
+            if seq is not None:
+                self._held.wrote(thread_id, owner, head, released=put.release)
+            return seq
+
+        async def first(conn: Conn) -> int | None:
+            return await write(conn, self._held.head(thread_id, owner) if put.audit else None)
 
         async def retry(conn: Conn) -> int | None:
             return await written(conn) or await write(conn)
 
         if put.audit:
-            # two round trips (the trail's head, then the put): once begun, finish them even
-            # if the caller is cancelled, as a single statement already sent would be
-            return await asyncio.shield(self._run("write a checkpoint", write, retry))
-        return await self._run("write a checkpoint", write, retry)
+            # possibly two round trips (the trail's head, then the put): once begun, finish
+            # them even if the caller is cancelled, as a single statement already sent would be
+            return await asyncio.shield(self._run("write a checkpoint", first, retry))
+        return await self._run("write a checkpoint", first, retry)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -369,6 +394,21 @@ class PostgresCheckpointer(Checkpointer):
                 return None
             pos, tid, graph, node, iid, payload, created_at, seq = row
             return RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
+
+        return await self._run("find a pending interrupt", find)
+
+    async def _find_pending_with_trail(
+        self, interrupt_id: str
+    ) -> tuple[RawPending, list[AuditRow]] | None:
+        async def find(conn: Conn) -> tuple[RawPending, list[AuditRow]] | None:
+            row = await self._one(conn, "find_pending_with_trail", (interrupt_id,))
+            if row is None:
+                return None
+            pos, tid, graph, node, iid, payload, created_at, seq = row[:8]
+            pending = RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
+            columns = [column or () for column in row[8:]]  # no entries: NULL arrays
+            trail = [AuditRow(tid, *fields) for fields in zip(*columns, strict=True)]
+            return pending, trail
 
         return await self._run("find a pending interrupt", find)
 
@@ -486,6 +526,10 @@ async def _configure(conn: Conn) -> None:
     # Every statement here is keyed lookups: one generic plan per connection serves every
     # call, where custom plans would be re-planned on each execution.
     await conn.execute("SET plan_cache_mode = force_generic_plan")
+
+
+def _head_of(trail: list[AuditRow]) -> tuple[int, str]:
+    return (trail[-1].seq, trail[-1].hash) if trail else (0, "")
 
 
 def _raw(row: Sequence[Any]) -> RawCheckpoint:

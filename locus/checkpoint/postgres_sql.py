@@ -111,6 +111,20 @@ ON c.thread_id = %(tid)b AND c.seq = a.latest_seq
 {_BLOBS}
 """
 
+# Sent with ``acquire`` in one pipeline, so read after the lease is taken: from then on
+# only its holder appends. The whole trail of a paused thread (its stored answers), else
+# only the trail's head.
+_HELD_TRAIL = """
+SELECT x.thread_id, x.seq, x.body, x.prev_hash, x.hash, x.position FROM {s}.locus_audit AS x
+WHERE x.thread_id = %(tid)b AND (
+    x.seq = (SELECT max(h.seq) FROM {s}.locus_audit AS h WHERE h.thread_id = %(tid)b)
+    OR EXISTS (
+        SELECT FROM {s}.locus_threads AS t JOIN {s}.locus_checkpoints AS c
+        ON c.thread_id = t.thread_id AND c.seq = t.latest_seq
+        WHERE t.thread_id = %(tid)b AND c.status = 'paused'))
+ORDER BY x.seq
+"""
+
 _HOLDER = "SELECT lease_owner FROM {s}.locus_threads WHERE thread_id = %b"
 
 _RESET_EXPIRED = """
@@ -215,6 +229,20 @@ FROM {s}.locus_pending WHERE position < %b ORDER BY position DESC LIMIT %b
 _FIND_PENDING = """
 SELECT position, thread_id, graph, node, interrupt_id, payload, created_at, seq
 FROM {s}.locus_pending WHERE interrupt_id = %b ORDER BY position DESC LIMIT 1
+"""
+
+_FIND_PENDING_WITH_TRAIL = """
+SELECT p.position, p.thread_id, p.graph, p.node, p.interrupt_id, p.payload, p.created_at,
+    p.seq, x.seqs, x.bodies, x.prevs, x.hashes, x.positions
+FROM (
+    SELECT * FROM {s}.locus_pending WHERE interrupt_id = %b ORDER BY position DESC LIMIT 1
+) AS p
+LEFT JOIN LATERAL (
+    SELECT array_agg(a.seq ORDER BY a.seq) AS seqs, array_agg(a.body ORDER BY a.seq) AS bodies,
+        array_agg(a.prev_hash ORDER BY a.seq) AS prevs, array_agg(a.hash ORDER BY a.seq) AS hashes,
+        array_agg(a.position ORDER BY a.seq) AS positions
+    FROM {s}.locus_audit AS a WHERE a.thread_id = p.thread_id
+) AS x ON true
 """
 
 # Positions are handed out in commit order: one audit writer at a time store-wide (the
@@ -330,6 +358,7 @@ def statements(schema: str) -> dict[str, str]:
         "schema": _SCHEMA.format(s=quoted),
         "acquire": _ACQUIRE.format(s=quoted),
         "holder": _HOLDER.format(s=quoted),
+        "held_trail": _HELD_TRAIL.format(s=quoted),
         "reset_expired": _RESET_EXPIRED.format(s=quoted),
         "renew": _RENEW.format(s=quoted),
         "release": _RELEASE.format(s=quoted),
@@ -344,6 +373,7 @@ def statements(schema: str) -> dict[str, str]:
         "schema_v2": _SCHEMA_V2.format(s=quoted),
         "version_table": _VERSION_TABLE.format(s=quoted),
         "find_pending": _FIND_PENDING.format(s=quoted),
+        "find_pending_with_trail": _FIND_PENDING_WITH_TRAIL.format(s=quoted),
         "append_audit": _APPEND_AUDIT.format(s=quoted),
         "head": _HEAD.format(s=quoted),
         "read_audit": _READ_AUDIT.format(s=quoted),

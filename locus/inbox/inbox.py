@@ -24,6 +24,7 @@ from locus.checkpoint.audit import (
     AuditCheck,
     AuditDraft,
     AuditEntry,
+    AuditRow,
     chain,
     entry_of,
     verify_chain,
@@ -160,7 +161,8 @@ class Inbox:
                 if row.thread_id not in ready and not _may_have_history(row.ask):
                     item = _item(row, Ask.load(row.ask), ItemState())
                 else:
-                    item_or_none = await self._current(row)
+                    trail = await self.checkpointer.read_audit(row.thread_id)
+                    item_or_none = self._current(row, trail)
                     if item_or_none is None:
                         continue
                     item = item_or_none
@@ -186,8 +188,8 @@ class Inbox:
             UnknownInterruptError: no pending interrupt has this id (never asked, answered
                 and resumed, or its thread deleted).
         """
-        row = await self._row(interrupt_id)
-        item = await self._current(row)
+        row, trail = await self._row(interrupt_id)
+        item = self._current(row, trail)
         if item is None:
             raise UnknownInterruptError(
                 f"interrupt {interrupt_id!r} of thread {row.thread_id!r} is answered and waits "
@@ -238,8 +240,7 @@ class Inbox:
             raise CheckpointUsageError(f"answer(actor=...) takes an Actor, got {actor!r}")
         cp = self.checkpointer
         for _ in range(_ATTEMPTS):
-            row = await self._row(interrupt_id)
-            trail = await cp.read_audit(row.thread_id)
+            row, trail = await self._row(interrupt_id)
             state = item_states(trail, row.seq).get(interrupt_id, ItemState())
             ask = _effective(row, state)
             item = _item(row, ask, state)
@@ -384,17 +385,17 @@ class Inbox:
         await asyncio.sleep(0.005)
         return False
 
-    async def _row(self, interrupt_id: str) -> PendingItem:
-        row = await self.checkpointer.find_pending(interrupt_id)
-        if row is None:
+    async def _row(self, interrupt_id: str) -> tuple[PendingItem, list[AuditRow]]:
+        """The item's inbox row and its thread's audit trail, read together."""
+        found = await self.checkpointer.find_pending_with_trail(interrupt_id)
+        if found is None:
             raise UnknownInterruptError(
                 f"interrupt {interrupt_id!r} is not pending in this store (never asked, "
                 "already answered and resumed, or its thread was deleted)"
             )
-        return row
+        return found
 
-    async def _current(self, row: PendingItem) -> InboxItem | None:
-        trail = await self.checkpointer.read_audit(row.thread_id)
+    def _current(self, row: PendingItem, trail: list[AuditRow]) -> InboxItem | None:
         state = item_states(trail, row.seq).get(row.interrupt_id, ItemState())
         if state.complete is not None:
             return None

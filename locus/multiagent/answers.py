@@ -30,12 +30,13 @@ __all__ = [
 
 
 async def stored_answers(
-    checkpointer: Checkpointer, thread_id: str, stored: StoredCheckpoint
+    checkpointer: Checkpointer, thread_id: str, stored: StoredCheckpoint, owner: str
 ) -> Command | None:
-    """The resume the inbox's complete answers for this pause make, or ``None``."""
+    """The resume the inbox's complete answers for this pause make, or ``None``; ``owner``
+    holds the thread's lease."""
     from locus.inbox.state import answers_of, decode_value
 
-    found = answers_of(await checkpointer.read_audit(thread_id), stored.seq)
+    found = answers_of(await checkpointer.read_audit(thread_id, held_by=owner), stored.seq)
     if not found:
         return None
     _log_stored(thread_id, stored, found)
@@ -77,9 +78,10 @@ async def check_direct(
     stored: StoredCheckpoint,
     rs: RunState,
     command: Command,
+    owner: str,
 ) -> None:
     """Refuse a direct answer to a stored interrupt whose answerers (as escalated since the
-    pause) do not admit its actor.
+    pause) do not admit its actor; ``owner`` holds the thread's lease.
 
     Raises:
         AnswerNotAllowedError: as ``refuse_unallowed``.
@@ -91,7 +93,7 @@ async def check_direct(
         return
     from locus.inbox.state import item_states
 
-    states = item_states(await checkpointer.read_audit(thread_id), stored.seq)
+    states = item_states(await checkpointer.read_audit(thread_id, held_by=owner), stored.seq)
     refuse_unallowed(rs, command, thread_id, {k: v.escalations for k, v in states.items()})
 
 

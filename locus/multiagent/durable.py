@@ -407,11 +407,13 @@ async def _dispatch(
     if migrated is not None:
         rs.audit.append(migrated)
     if not answering:
-        stored_command = await answers.stored_answers(saver.checkpointer, thread_id, stored)
+        stored_command = await answers.stored_answers(
+            saver.checkpointer, thread_id, stored, saver.owner
+        )
         if stored_command is not None:
             command, answering = stored_command, True
     else:
-        await answers.check_direct(saver.checkpointer, thread_id, stored, rs, command)
+        await answers.check_direct(saver.checkpointer, thread_id, stored, rs, command, saver.owner)
     if not answering:
         raise MissingResumeError(
             f"thread {thread_id!r} is paused at "

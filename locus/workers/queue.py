@@ -190,6 +190,17 @@ class WorkQueue(ABC):
     async def enqueue(self, item: WorkItem) -> bool:
         """Store ``item`` as ready; ``False`` (nothing stored) if its thread has one already."""
 
+    async def enqueue_checked(self, item: WorkItem) -> bool:
+        """Store ``item`` as ready in one atomic step with the check ``submit`` makes: a
+        ``start`` item only on a new or finished thread, a ``resume`` item only on a
+        paused one, and only on a thread of the item's graph.
+
+        ``False`` means nothing was stored: the thread is in no state for the item, has an
+        item already, or the store does not check (the default); ``submit`` then reads
+        the thread to say which, or to replace an item carried out already.
+        """
+        return False
+
     @abstractmethod
     async def replace(self, old: WorkItem, new: WorkItem) -> bool:
         """Store ``new`` as ready in place of ``old`` (carried out, not yet removed);

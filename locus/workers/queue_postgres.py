@@ -58,6 +58,27 @@ WITH w AS (
 SELECT pg_notify(%(channel)s, graph) FROM w
 """
 
+# The same, only on a thread in the state the item needs (what ``submit`` checks): a new or
+# finished thread for a run, a paused one for answers; of the item's graph either way.
+_ENQUEUE_CHECKED = f"""
+WITH s AS (
+    SELECT c.status, c.graph FROM {{s}}.locus_threads AS t
+    JOIN {{s}}.locus_checkpoints AS c ON c.thread_id = t.thread_id AND c.seq = t.latest_seq
+    WHERE t.thread_id = %(tid)s
+      AND (t.expires_at IS NULL OR t.expires_at > extract(epoch FROM clock_timestamp()))
+), w AS (
+    INSERT INTO {{s}}.locus_work ({COLUMNS})
+    SELECT %(tid)s, %(graph)s, %(kind)s, %(payload)s, %(token)s, %(priority)s, 'ready', 0,
+           NULL, NULL, %(at)s, 0
+    WHERE CASE WHEN %(kind)s = 'start'
+        THEN NOT EXISTS (SELECT FROM s WHERE s.status <> 'done' OR s.graph <> %(graph)s)
+        ELSE EXISTS (SELECT FROM s WHERE s.status = 'paused' AND s.graph = %(graph)s) END
+    ON CONFLICT (thread_id) DO NOTHING
+    RETURNING graph
+)
+SELECT pg_notify(%(channel)s, graph) FROM w
+"""
+
 _RETURNED = ", ".join("w." + c.strip() for c in COLUMNS.split(","))
 
 # Queued items first, then threads the inbox marked ready (answers stored) and that have no
@@ -133,6 +154,7 @@ class PostgresQueue(WorkQueue):
         quoted = f'"{checkpointer.schema}"'
         self._sql = {
             "enqueue": _ENQUEUE.format(s=quoted),
+            "enqueue_checked": _ENQUEUE_CHECKED.format(s=quoted),
             "claim": _CLAIM.format(s=quoted),
             "reap": _REAP.format(s=quoted),
         }
@@ -234,6 +256,12 @@ class PostgresQueue(WorkQueue):
         woken.clear()
 
     async def enqueue(self, item: WorkItem) -> bool:
+        return await self._enqueue("enqueue", item)
+
+    async def enqueue_checked(self, item: WorkItem) -> bool:
+        return await self._enqueue("enqueue_checked", item)
+
+    async def _enqueue(self, statement: str, item: WorkItem) -> bool:
         await self.setup()
         params = {
             "tid": item.thread_id,
@@ -247,7 +275,7 @@ class PostgresQueue(WorkQueue):
         }
 
         async def enqueue(conn: Conn) -> bool:
-            cur = await conn.execute(self._sql["enqueue"], params)
+            cur = await conn.execute(self._sql[statement], params)
             return await cur.fetchone() is not None
 
         return await self.cp._run("submit a run", enqueue)

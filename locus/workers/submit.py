@@ -54,30 +54,15 @@ async def submit(
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise InvalidInputError(f"priority must be an int, got {priority!r}")
     tid = thread_id or os.urandom(12).hex()
-    stored = await cp.get(tid)
+    kind: Literal["start", "resume"]
     if isinstance(inputs, Command):
-        kind: Literal["start", "resume"] = "resume"
-        if stored is None:
-            raise ThreadNotFoundError(f"no stored thread {tid!r}: there is nothing to answer")
-        if stored.status != "paused":
-            raise InvalidInputError(
-                f"thread {tid!r} is {stored.status!r}, not paused: there is nothing to answer"
-            )
+        kind = "resume"
     elif isinstance(inputs, Mapping):
         kind = "start"
-        if stored is not None and stored.status != "done":
-            raise InvalidInputError(
-                f"thread {tid!r} is {stored.status!r}: a new run can only be submitted on a "
-                "new or finished thread (answer it, or delete it first)"
-            )
     else:
         raise InvalidInputError(
             f"graph {graph.name!r}: submit takes a dict of inputs or a Command, got "
             f"{type(inputs).__name__}"
-        )
-    if stored is not None and stored.graph != graph.name:
-        raise InvalidInputError(
-            f"thread {tid!r} belongs to graph {stored.graph!r}, not {graph.name!r}"
         )
     item = WorkItem(
         thread_id=tid,
@@ -87,6 +72,26 @@ async def submit(
         token=os.urandom(12).hex(),
         priority=priority,
     )
+    if await queue.enqueue_checked(item):
+        return tid
+    # not stored: find out why (or store it after the checks, where the store cannot check)
+    stored = await cp.get(tid)
+    if kind == "resume":
+        if stored is None:
+            raise ThreadNotFoundError(f"no stored thread {tid!r}: there is nothing to answer")
+        if stored.status != "paused":
+            raise InvalidInputError(
+                f"thread {tid!r} is {stored.status!r}, not paused: there is nothing to answer"
+            )
+    elif stored is not None and stored.status != "done":
+        raise InvalidInputError(
+            f"thread {tid!r} is {stored.status!r}: a new run can only be submitted on a "
+            "new or finished thread (answer it, or delete it first)"
+        )
+    if stored is not None and stored.graph != graph.name:
+        raise InvalidInputError(
+            f"thread {tid!r} belongs to graph {stored.graph!r}, not {graph.name!r}"
+        )
     if not await queue.enqueue(item) and not await _replace_carried_out(queue, cp, item):
         raise InvalidInputError(
             f"thread {tid!r} already has work queued or running; wait for it with "
