@@ -215,7 +215,7 @@ class PostgresCheckpointer(Checkpointer):
                 reading = await conn.execute(self._sql["held_trail"], params, binary=True)
                 await pipeline.sync()
                 row = await taking.fetchone()
-                trail = [AuditRow(*r) for r in await reading.fetchall()] if row else []
+                trail = [_audit_row(r) for r in await reading.fetchall()] if row else []
             if row is None:
                 holder = await self._one(conn, "holder", (thread_id,))
                 raise lease_conflict(thread_id, owner, holder[0] if holder else "another owner")
@@ -407,7 +407,7 @@ class PostgresCheckpointer(Checkpointer):
             pos, tid, graph, node, iid, payload, created_at, seq = row[:8]
             pending = RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
             columns = [column or () for column in row[8:]]  # no entries: NULL arrays
-            trail = [AuditRow(tid, *fields) for fields in zip(*columns, strict=True)]
+            trail = [_audit_row((tid, *fields)) for fields in zip(*columns, strict=True)]
             return pending, trail
 
         return await self._run("find a pending interrupt", find)
@@ -445,13 +445,17 @@ class PostgresCheckpointer(Checkpointer):
 
     async def _read_audit(self, thread_id: str) -> list[AuditRow]:
         async def read(conn: Conn) -> list[AuditRow]:
-            return [AuditRow(*row) for row in await self._all(conn, "read_audit", (thread_id,))]
+            return [_audit_row(row) for row in await self._all(conn, "read_audit", (thread_id,))]
 
         return await self._run("read the audit trail", read)
 
     async def _audit_feed(self, after: int, limit: int) -> list[AuditRow]:
         async def feed(conn: Conn) -> list[AuditRow]:
-            return [AuditRow(*row) for row in await self._all(conn, "feed", (after, limit))]
+            async with conn.pipeline(), conn.transaction():
+                await conn.execute(self._sql["place_lock"])
+                await conn.execute(self._sql["place"])
+                cur = await conn.execute(self._sql["feed"], (after, limit), binary=True)
+                return [AuditRow(*row) for row in await cur.fetchall()]
 
         return await self._run("read the audit feed", feed)
 
@@ -526,6 +530,12 @@ async def _configure(conn: Conn) -> None:
     # Every statement here is keyed lookups: one generic plan per connection serves every
     # call, where custom plans would be re-planned on each execution.
     await conn.execute("SET plan_cache_mode = force_generic_plan")
+
+
+def _audit_row(row: Sequence[Any]) -> AuditRow:
+    """An audit row read back; an entry no feed reader has placed yet has position 0."""
+    thread_id, seq, body, prev_hash, digest, position = row
+    return AuditRow(thread_id, seq, body, prev_hash, digest, position or 0)
 
 
 def _head_of(trail: list[AuditRow]) -> tuple[int, str]:

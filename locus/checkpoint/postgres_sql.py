@@ -81,6 +81,18 @@ CREATE INDEX IF NOT EXISTS locus_ready_graph ON {s}.locus_ready (graph, at);
 CREATE INDEX IF NOT EXISTS locus_pending_interrupt ON {s}.locus_pending (interrupt_id);
 """
 
+# Version 3: audit positions are placed by feed readers (see _PLACE), so writers no longer
+# serialize on a store-wide lock; ``id`` keeps the write order until then.
+_SCHEMA_V3 = """
+ALTER TABLE {s}.locus_audit ADD COLUMN IF NOT EXISTS id bigint GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE {s}.locus_audit DROP CONSTRAINT IF EXISTS locus_audit_pkey;
+ALTER TABLE {s}.locus_audit ALTER COLUMN position DROP IDENTITY IF EXISTS;
+ALTER TABLE {s}.locus_audit ALTER COLUMN position DROP NOT NULL;
+ALTER TABLE {s}.locus_audit ADD PRIMARY KEY (id);
+CREATE UNIQUE INDEX IF NOT EXISTS locus_audit_position ON {s}.locus_audit (position);
+CREATE INDEX IF NOT EXISTS locus_audit_unplaced ON {s}.locus_audit (id) WHERE position IS NULL
+"""
+
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS {s}.locus_schema (version integer NOT NULL)"
 
 # The columns of a checkpoint ``c``, and the join that brings the documents of every
@@ -188,15 +200,11 @@ WITH t AS (
 ), r AS (
     DELETE FROM {{s}}.locus_ready WHERE %(clear_ready)b AND thread_id = %(tid)b
         AND EXISTS (SELECT FROM t)
-), l AS (
-    -- positions in commit order (see _APPEND_AUDIT); taken only by puts that audit
-    SELECT pg_advisory_xact_lock(7170420632) FROM t WHERE cardinality(%(seqs)b::integer[]) > 0
 ), a AS (
     INSERT INTO {{s}}.locus_audit (thread_id, seq, body, prev_hash, hash)
     SELECT %(tid)b, u.q, u.b, u.p, u.h
-    FROM t, (SELECT count(*) FROM l) AS locked,
-        unnest(%(seqs)b::integer[], %(bodies)b::text[], %(prevs)b::text[], %(hashes)b::text[])
-        WITH ORDINALITY AS u (q, b, p, h, o)
+    FROM t, unnest(%(seqs)b::integer[], %(bodies)b::text[], %(prevs)b::text[],
+        %(hashes)b::text[]) WITH ORDINALITY AS u (q, b, p, h, o)
     ORDER BY u.o
 )
 SELECT latest_seq FROM t
@@ -245,9 +253,6 @@ LEFT JOIN LATERAL (
 ) AS x ON true
 """
 
-# Positions are handed out in commit order: one audit writer at a time store-wide (the
-# advisory lock, held from the insert to its commit), so a feed reader never sees a later
-# position commit before an earlier one.
 # One statement: the checks (the pause still latest, no lease, the trail's head as read)
 # and the writes. Two of them racing both pass the head check on their snapshots; the
 # (thread_id, seq) key then refuses the second, which the caller reports as "changed".
@@ -260,15 +265,11 @@ WITH ok AS (
       AND %(head)b = coalesce(
           (SELECT max(a.seq) FROM {{s}}.locus_audit AS a WHERE a.thread_id = %(tid)b), 0)
     FOR UPDATE
-), l AS (
-    SELECT pg_advisory_xact_lock(7170420632) FROM ok
 ), a AS (
     INSERT INTO {{s}}.locus_audit (thread_id, seq, body, prev_hash, hash)
     SELECT %(tid)b, u.q, u.b, u.p, u.h
-    FROM (SELECT count(*) AS n FROM l) AS locked,
-        unnest(%(seqs)b::integer[], %(bodies)b::text[], %(prevs)b::text[], %(hashes)b::text[])
-        WITH ORDINALITY AS u (q, b, p, h, o)
-    WHERE locked.n > 0
+    FROM ok, unnest(%(seqs)b::integer[], %(bodies)b::text[], %(prevs)b::text[],
+        %(hashes)b::text[]) WITH ORDINALITY AS u (q, b, p, h, o)
     ORDER BY u.o
 ), r AS (
     INSERT INTO {{s}}.locus_ready (thread_id, graph, at)
@@ -282,12 +283,28 @@ _HEAD = """
 SELECT seq, hash FROM {s}.locus_audit WHERE thread_id = %b ORDER BY seq DESC LIMIT 1
 """
 
-# Positions are handed out in commit order: one audit writer at a time store-wide, held
-# only from this insert to its commit, so a feed reader never sees a later position
-# commit before an earlier one.
+# ``position`` is NULL until a feed reader places the entry (see _PLACE), read as 0.
 _READ_AUDIT = """
 SELECT thread_id, seq, body, prev_hash, hash, position FROM {s}.locus_audit
 WHERE thread_id = %b ORDER BY seq
+"""
+
+# Feed positions are handed out in commit order, by readers, not writers: a feed read takes
+# the store-wide placing lock (_PLACE_LOCK, its own statement so that the next one's
+# snapshot sees every placement committed before the lock was granted), numbers every
+# committed entry not yet placed after the highest position, in write order, and reads, all
+# in one transaction. Writers take no store-wide lock, and a reader never sees a later
+# position become visible before an earlier one, so ``position > after`` skips nothing.
+_PLACE_LOCK = "SELECT pg_advisory_xact_lock(7170420634)"
+
+_PLACE = """
+WITH todo AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS n FROM {s}.locus_audit
+    WHERE position IS NULL ORDER BY id LIMIT 100000
+), top AS (
+    SELECT coalesce(max(position), 0) AS p FROM {s}.locus_audit
+)
+UPDATE {s}.locus_audit AS a SET position = top.p + todo.n FROM todo, top WHERE a.id = todo.id
 """
 
 _FEED = """
@@ -371,6 +388,9 @@ def statements(schema: str) -> dict[str, str]:
         "purge": _PURGE.format(s=quoted),
         "prune": _PRUNE.format(s=quoted),
         "schema_v2": _SCHEMA_V2.format(s=quoted),
+        "schema_v3": _SCHEMA_V3.format(s=quoted),
+        "place_lock": _PLACE_LOCK,
+        "place": _PLACE.format(s=quoted),
         "version_table": _VERSION_TABLE.format(s=quoted),
         "find_pending": _FIND_PENDING.format(s=quoted),
         "find_pending_with_trail": _FIND_PENDING_WITH_TRAIL.format(s=quoted),
@@ -384,5 +404,5 @@ def statements(schema: str) -> dict[str, str]:
 
 
 #: ordered schema steps by name: a store at version n gets every later step, once, in order
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "schema"), (2, "schema_v2"))
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "schema"), (2, "schema_v2"), (3, "schema_v3"))
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -94,7 +94,7 @@ async def test_a_postgres_schema_of_the_first_release_migrates_and_resumes(
         await resumes_through_the_inbox(cp)
     async with await psycopg.AsyncConnection.connect(POSTGRES_DSN, autocommit=True) as conn:
         cur = await conn.execute(f'SELECT version FROM "{pg_schema}".locus_schema')
-        assert await cur.fetchall() == [(2,)]
+        assert await cur.fetchall() == [(3,)]
 
 
 async def test_redis_keys_of_the_first_release_are_indexed_and_resume(redis_prefix: str) -> None:
