@@ -85,30 +85,40 @@ _RETURNED = ", ".join("w." + c.strip() for c in COLUMNS.split(","))
 # item yet: each becomes an item claimed in the same statement, so exactly one worker runs
 # it and a dead worker's is handed back by ``reap`` like any other.
 _CLAIM = f"""
-WITH q AS (
-    UPDATE {{s}}.locus_work AS w
-    SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
-    FROM (
-        SELECT thread_id FROM {{s}}.locus_work
-        WHERE state = 'ready' AND graph = ANY(%(graphs)s)
+WITH c AS (
+    SELECT x.thread_id FROM unnest(%(graphs)s::text[]) AS g (name)
+    CROSS JOIN LATERAL (
+        SELECT thread_id, priority, queued_at FROM {{s}}.locus_work
+        WHERE state = 'ready' AND graph = g.name
         ORDER BY priority DESC, queued_at
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
-    ) AS c
+    ) AS x
+    ORDER BY x.priority DESC, x.queued_at
+    LIMIT %(limit)s
+), q AS (
+    UPDATE {{s}}.locus_work AS w
+    SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
+    FROM c
     WHERE w.thread_id = c.thread_id
     RETURNING {_RETURNED}
+), m AS (
+    SELECT x.thread_id, x.graph, x.at FROM unnest(%(graphs)s::text[]) AS g (name)
+    CROSS JOIN LATERAL (
+        SELECT r.thread_id, r.graph, r.at FROM {{s}}.locus_ready AS r
+        WHERE r.graph = g.name
+          AND NOT EXISTS (SELECT FROM {{s}}.locus_work AS o WHERE o.thread_id = r.thread_id)
+        ORDER BY r.at
+        LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM q))
+        FOR UPDATE OF r SKIP LOCKED
+    ) AS x
+    ORDER BY x.at
+    LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM q))
 ), r AS (
     INSERT INTO {{s}}.locus_work AS w ({COLUMNS})
     SELECT m.thread_id, m.graph, 'ready', ''::bytea, %(token)s || m.thread_id, 0, 'claimed',
            0, NULL, %(mark)s, m.at, 1
-    FROM (
-        SELECT thread_id, graph, at FROM {{s}}.locus_ready AS m
-        WHERE graph = ANY(%(graphs)s)
-          AND NOT EXISTS (SELECT FROM {{s}}.locus_work AS o WHERE o.thread_id = m.thread_id)
-        ORDER BY at
-        LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM q))
-        FOR UPDATE SKIP LOCKED
-    ) AS m
+    FROM m
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING {_RETURNED}
 )
