@@ -174,9 +174,14 @@ class RedisCheckpointer(Checkpointer):
         self, thread_id: str, owner: str, lease_seconds: float, now: float
     ) -> RawCheckpoint | None:
         args = [owner, _ms(lease_seconds)]
-        ok, found = await self._script("acquire a lease", "ACQUIRE", self._keys(thread_id), args)
-        if not ok:
-            raise lease_conflict(thread_id, owner, found.decode())
+        keys = [*self._keys(thread_id), f"{self.prefix}a:{thread_id}"]
+        reply = await self._script("acquire a lease", "ACQUIRE", keys, args)
+        if not reply[0]:
+            raise lease_conflict(thread_id, owner, reply[1].decode())
+        _, found, whole, entries = reply
+        trail = [_audit_row(entry) for entry in entries]
+        head = (trail[-1].seq, trail[-1].hash) if trail else (0, "")
+        self._held.took(thread_id, owner, head, trail if whole else None)
         return _raw(found) if found else None
 
     async def _renew(self, thread_id: str, owner: str, lease_seconds: float) -> bool:
@@ -207,33 +212,45 @@ class RedisCheckpointer(Checkpointer):
         keys = self._keys(thread_id) + self._inbox()
         keys += [audit[0], audit[1], audit[2], f"{self.prefix}px", audit[3], audit[4]]
         if put.audit:
-            # two round trips (the trail's head, then the script): once begun, finish them
-            # even if the caller is cancelled, as a single script already sent would be
-            return await asyncio.shield(self._put_chained(thread_id, put, keys, fixed, rest))
+            # maybe two round trips (the trail's head, then the script): once begun, finish
+            # them even if the caller is cancelled, as a single script already sent would be
+            return await asyncio.shield(self._put_chained(thread_id, owner, put, keys, fixed, rest))
         args = [*fixed, 0, 0, *rest]
         seq = await self._script("write a checkpoint", "PUT", keys, args)
+        if seq is not None:
+            self._held.wrote(thread_id, owner, None, released=put.release)
         return None if seq is None else int(seq)
 
     async def _put_chained(
-        self, thread_id: str, put: EncodedPut, keys: list[str], fixed: list[Any], rest: list[Any]
+        self,
+        thread_id: str,
+        owner: str,
+        put: EncodedPut,
+        keys: list[str],
+        fixed: list[Any],
+        rest: list[Any],
     ) -> int | None:
+        # chained after the head noted with the lease, else read first; the script checks
+        # it, and another writer appending in between (an answer being refused) makes it
+        # chain again after the head read afresh
+        noted = self._held.head(thread_id, owner)
+        key = f"{self.prefix}a:{thread_id}"
         while True:
-            # the trail's head is read first and checked in the script; another writer
-            # appending in between (an answer being refused) makes it chain again
-            head, chained = await self._chain(thread_id, put)
-            args = [*fixed, head, len(chained), *chained, *rest]
+            if noted is None:
+                last = await self._call("read the audit trail", lambda c: c.lindex(key, -1))
+                noted = (0, "") if last is None else _head(last)
+            rows = chain_fields(thread_id, *noted, put.audit)
+            chained = [_encode_row(fields) for fields in rows]  # as _row_json writes them
+            args = [*fixed, noted[0], len(chained), *chained, *rest]
             seq = await self._script("write a checkpoint", "PUT", keys, args)
             if seq is None:
                 return None
             if int(seq) != -1:
+                head = (rows[-1][1], rows[-1][4])
+                self._held.wrote(thread_id, owner, head, released=put.release)
                 return int(seq)
-
-    async def _chain(self, thread_id: str, put: EncodedPut) -> tuple[int, list[str]]:
-        key = f"{self.prefix}a:{thread_id}"
-        last = await self._call("read the audit trail", lambda c: c.lindex(key, -1))
-        head = (0, "") if last is None else _head(last)
-        rows = chain_fields(thread_id, *head, put.audit)
-        return head[0], [_encode_row(fields) for fields in rows]  # as _row_json writes them
+            self._held.drop(thread_id)
+            noted = None
 
     # --- reading -----------------------------------------------------------------------
 

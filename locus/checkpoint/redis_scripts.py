@@ -66,17 +66,26 @@ local function load(seq)
 end
 """
 
-# KEYS: t c b; ARGV: owner lease_ms -> {1, checkpoint|false} or {0, holder}
+# KEYS: t c b a; ARGV: owner lease_ms -> {1, checkpoint|false, whole, entries} or {0, holder}
+# ``entries``: the thread's whole audit trail if it is paused (``whole`` 1: its stored
+# answers), else only the trail's last entry, if any (the head the holder chains after).
 ACQUIRE = (
     _NOW
     + _LOAD
     + """
-local th = redis.call('HMGET', KEYS[1], 'owner', 'exp', 'seq')
+local th = redis.call('HMGET', KEYS[1], 'owner', 'exp', 'seq', 'status')
 if th[1] and th[1] ~= ARGV[1] and tonumber(th[2] or '0') > now then return {0, th[1]} end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'exp', string.format('%d', now + tonumber(ARGV[2])))
 local seq = tonumber(th[3] or '0')
-if seq == 0 then return {1, false} end
-return {1, load(seq)}
+local whole, entries = 0, {}
+if seq > 0 and th[4] == 'paused' then
+  whole, entries = 1, redis.call('LRANGE', KEYS[4], 0, -1)
+else
+  local last = redis.call('LINDEX', KEYS[4], -1)
+  if last then entries = {last} end
+end
+if seq == 0 then return {1, false, whole, entries} end
+return {1, load(seq), whole, entries}
 """
 )
 

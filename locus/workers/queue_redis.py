@@ -53,6 +53,30 @@ redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'queued_at')), 
 return 1
 """
 
+# The same, only on a thread in the state the item needs (what ``submit`` checks): a new or
+# finished thread for a run, a paused one for answers; of the item's graph either way.
+# KEYS: item, index, stream, the thread's t and c keys (see locus.checkpoint.redis_scripts).
+# ARGV: tid, kind, graph, then field/value pairs.
+_ENQUEUE_CHECKED = """
+local th = redis.call('HMGET', KEYS[4], 'seq', 'status')
+local seq, graph = tonumber(th[1] or '0'), nil
+if seq > 0 then
+    local header = redis.call('HGET', KEYS[5], 'h:' .. th[1])
+    if header then graph = cjson.decode(header)[3] end
+end
+if ARGV[2] == 'start' then
+    if seq > 0 and (th[2] ~= 'done' or graph ~= ARGV[3]) then return 0 end
+elseif seq == 0 or th[2] ~= 'paused' or graph ~= ARGV[3] then
+    return 0
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+local ref = redis.call('XADD', KEYS[3], '*', 't', ARGV[1])
+redis.call('HSET', KEYS[1], 'ref', ref, 'state', 'ready')
+redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'queued_at')), ARGV[1])
+return 1
+"""
+
 # KEYS: item, old stream, new stream. ARGV: old token, tid, then field/value pairs.
 _REPLACE = """
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
@@ -231,6 +255,7 @@ class RedisQueue(WorkQueue):
                 name: client.register_script(src)
                 for name, src in (
                     ("enqueue", _ENQUEUE),
+                    ("enqueue_checked", _ENQUEUE_CHECKED),
                     ("replace", _REPLACE),
                     ("take", _TAKE),
                     ("take_ready", _TAKE_READY),
@@ -265,6 +290,13 @@ class RedisQueue(WorkQueue):
         done = await self._run("submit a run", "enqueue", keys, [item.thread_id, *pairs])
         return bool(done)
 
+    async def enqueue_checked(self, item: WorkItem) -> bool:
+        await self.setup()
+        keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
+        keys += self.cp._keys(item.thread_id)[:2]
+        args = [item.thread_id, item.kind, item.graph, *_pairs(item)]
+        return bool(await self._run("submit a run", "enqueue_checked", keys, args))
+
     async def replace(self, old: WorkItem, new: WorkItem) -> bool:
         keys = [self._item_key + old.thread_id, self._stream + old.graph, self._stream + new.graph]
         args = [old.token, old.thread_id, *_pairs(new)]
@@ -283,7 +315,8 @@ class RedisQueue(WorkQueue):
         return await self._take(found, mark)
 
     async def _take(self, found: Any, mark: str) -> list[WorkItem]:
-        items = []
+        """Take the stream entries read for ``mark``: one script each, sent in one pipeline."""
+        calls: list[tuple[str, str, list[str], list[Any]]] = []
         for stream, entries in found:
             stream_key = _text(stream)
             for ref, data in entries:
@@ -293,18 +326,27 @@ class RedisQueue(WorkQueue):
                 if member is None:
                     tid = _text(data.get(b"t", b""))
                     keys, args = [self._item_key + tid, stream_key], [_text(ref), mark]
-                    name = "take"
+                    calls.append((tid, "take", keys, args))
                 else:
                     tid = _text(member)[len(self._member) :]
                     graph = stream_key[len(self._stream) :]
                     keys = [self._item_key + tid, stream_key, self._ready + graph, self._index]
                     token = f"answer-{os.urandom(6).hex()}"
                     args = [_text(ref), mark, member, token, graph, repr(time.time()), tid]
-                    name = "take_ready"
-                taken = await self._run("claim work", name, keys, args)
-                if taken:
-                    items.append(_item(tid, taken))
-        return items
+                    calls.append((tid, "take_ready", keys, args))
+        if not calls:
+            return []
+
+        async def take(client: aredis.Redis) -> list[Any]:
+            async with client.pipeline(transaction=False) as pipe:
+                for _, name, keys, args in calls:
+                    await self._scripts[name](keys=keys, args=args, client=pipe)
+                return list(await pipe.execute())
+
+        replies = await self.cp._call("claim work", take)
+        return [
+            _item(tid, taken) for (tid, _, _, _), taken in zip(calls, replies, strict=True) if taken
+        ]
 
     async def keep(self, items: Sequence[WorkItem], mark: str) -> None:
         by_stream: dict[str, list[Any]] = {}
