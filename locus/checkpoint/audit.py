@@ -49,7 +49,8 @@ class AuditDraft:
 class AuditRow:
     """An entry as stored: its per-thread ``seq``, canonical ``body`` and the chain hashes.
 
-    ``position`` is the store-wide order, 0 until the store assigned one.
+    ``position`` is the store-wide order, 0 until the store assigned one (PostgreSQL
+    numbers entries in commit order when a feed reads them).
     """
 
     thread_id: str
@@ -65,7 +66,8 @@ class AuditEntry:
     """One event of a thread's audit trail.
 
     Attributes:
-        position: store-wide, increasing in write order (``Inbox.feed``).
+        position: store-wide, increasing in commit order (``Inbox.feed``); 0 in a trail
+            read before any feed read numbered the entry (PostgreSQL).
         thread_id: the thread.
         seq: 1, 2, 3, ... within the thread.
         at: when it happened (UTC).

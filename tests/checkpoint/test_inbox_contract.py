@@ -3,6 +3,7 @@ answer, deadlines, and the hash-chained audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -306,6 +307,44 @@ async def test_the_feed_lists_every_entry_in_write_order(backend: Backend) -> No
     assert positions == sorted(positions) and len(set(positions)) == 4
     assert [e.kind for e in await inbox.feed(after=positions[1])] == ["answered", "answered"]
     assert len(await inbox.feed(limit=1)) == 1
+
+
+async def test_a_feed_read_while_many_threads_write_never_skips_an_entry(
+    backend: Backend,
+) -> None:
+    """Positions only ever become visible in increasing order: a reader that follows the
+    feed with ``after=`` while writers commit concurrently ends up with every entry once."""
+    cp = backend.make()
+    graph = refund_graph(cp)
+    seen: list[tuple[str, int, int]] = []
+    writing = True
+
+    async def follow() -> None:
+        after = 0
+        while True:
+            last_round = not writing
+            for entry in await Inbox(cp).feed(after, limit=7):
+                seen.append((entry.thread_id, entry.seq, entry.position))
+                after = entry.position
+            if last_round:
+                return
+            await asyncio.sleep(0)
+
+    async def write(i: int) -> None:
+        iid = await paused(graph, f"w{i}")
+        await Inbox(cp).answer(iid, "yes", actor=ANN)
+        await graph.execute(None, thread_id=f"w{i}")
+
+    reader = asyncio.ensure_future(follow())
+    await asyncio.gather(*(write(i) for i in range(24)))
+    writing = False
+    await reader
+    while more := await Inbox(cp).feed(seen[-1][2] if seen else 0):
+        seen.extend((e.thread_id, e.seq, e.position) for e in more)
+    positions = [p for _, _, p in seen]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    every = {(f"w{i}", seq) for i in range(24) for seq in (1, 2, 3, 4)}  # asked ... finished
+    assert {(t, q) for t, q, _ in seen} == every and len(seen) == len(every)
 
 
 async def test_an_answer_while_an_execution_holds_the_thread_is_a_conflict(

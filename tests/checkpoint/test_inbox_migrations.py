@@ -97,6 +97,36 @@ async def test_a_postgres_schema_of_the_first_release_migrates_and_resumes(
         assert await cur.fetchall() == [(3,)]
 
 
+async def test_a_postgres_schema_of_version_2_keeps_its_feed_and_places_new_entries_after_it(
+    pg_schema: str,
+) -> None:
+    """Version 3 numbers audit entries when a feed reads them; the entries version 2
+    numbered as it wrote them keep their positions, and a stored answer still resumes."""
+    script = (FIXTURES / "postgres_v2_answered.sql").read_text()
+    async with await psycopg.AsyncConnection.connect(POSTGRES_DSN, autocommit=True) as conn:
+        await conn.execute(script.replace("locus_v2fixture", f'"{pg_schema}"').encode())
+    async with PostgresCheckpointer(POSTGRES_DSN, schema=pg_schema) as cp:
+        inbox = Inbox(cp)
+        before = [(e.thread_id, e.kind, e.position) for e in await inbox.feed()]
+        assert before == [("old-1", "asked", 1), ("old-2", "asked", 2), ("old-1", "answered", 3)]
+        done = await old_graph(cp).execute(None, thread_id="old-1")
+        assert done.final_state == {"amount": 40, "answer": "yes"}
+        [waiting] = (await inbox.pending()).items
+        assert waiting.thread_id == "old-2"
+        await inbox.answer(waiting.id, "no", actor=Actor("cy"))
+        after = [(e.thread_id, e.kind, e.position) for e in await inbox.feed(after=3)]
+        assert after == [
+            ("old-1", "resumed", 4),
+            ("old-1", "finished", 5),
+            ("old-2", "answered", 6),
+        ]
+        for thread in ("old-1", "old-2"):
+            assert (await inbox.verify_audit(thread)).ok
+    async with await psycopg.AsyncConnection.connect(POSTGRES_DSN, autocommit=True) as conn:
+        cur = await conn.execute(f'SELECT version FROM "{pg_schema}".locus_schema')
+        assert await cur.fetchall() == [(3,)]
+
+
 async def test_redis_keys_of_the_first_release_are_indexed_and_resume(redis_prefix: str) -> None:
     import redis.asyncio as aredis
 
