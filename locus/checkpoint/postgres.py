@@ -210,26 +210,24 @@ class PostgresCheckpointer(Checkpointer):
         params = {"tid": thread_id, "owner": owner, "lease": float(lease_seconds)}
 
         async def acquire(conn: Conn) -> RawCheckpoint | None:
-            async with conn.pipeline() as pipeline:
-                taking = await conn.execute(self._sql["acquire"], params, binary=True)
-                reading = await conn.execute(self._sql["held_trail"], params, binary=True)
-                await pipeline.sync()
-                row = await taking.fetchone()
-                trail = [_audit_row(r) for r in await reading.fetchall()] if row else []
+            row = await self._one(conn, "acquire", params)
             if row is None:
                 holder = await self._one(conn, "holder", (thread_id,))
                 raise lease_conflict(thread_id, owner, holder[0] if holder else "another owner")
-            latest, expires_at = row[:2]
+            latest, expires_at, audit_seq = row[:3]
             if expires_at is not None and expires_at <= now:
                 await conn.execute(self._sql["reset_expired"], {"tid": thread_id, "now": now})
                 return None
-            if row[2] is not None and row[4] == "paused":
-                self._held.took(thread_id, owner, _head_of(trail), trail)
-            else:
-                self._held.took(thread_id, owner, _head_of(trail))
+            if row[3] is not None or not latest:
+                trail = [_audit_row((thread_id, *f)) for f in zip(*_columns(row[10:]), strict=True)]
+                if (trail[-1].seq if trail else 0) != audit_seq:
+                    # an audited write committed while this statement waited for the row
+                    trail = [_audit_row(r) for r in await self._all(conn, "held_trail", params)]
+                paused = row[3] is not None and row[5] == "paused"
+                self._held.took(thread_id, owner, _head_of(trail), trail if paused else None)
             if not latest:
                 return None
-            if row[2] is None:
+            if row[3] is None:
                 # The lease was taken from the row a racing put committed while this
                 # statement waited for its lock, but the statement's snapshot predates that
                 # put, so the new checkpoint is not visible to it. Read it now (the lease
@@ -238,7 +236,8 @@ class PostgresCheckpointer(Checkpointer):
                 row = await self._one(conn, "get", {"tid": thread_id, "seq": latest})
                 if row is None or row[2] is None:
                     return None  # deleted meanwhile (deleting ignores leases)
-            return _raw(row[2:])
+                return _raw(row[2:])
+            return _raw(row[3:10])
 
         return await self._run("acquire a lease", acquire)
 
@@ -406,8 +405,7 @@ class PostgresCheckpointer(Checkpointer):
                 return None
             pos, tid, graph, node, iid, payload, created_at, seq = row[:8]
             pending = RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
-            columns = [column or () for column in row[8:]]  # no entries: NULL arrays
-            trail = [_audit_row((tid, *fields)) for fields in zip(*columns, strict=True)]
+            trail = [_audit_row((tid, *f)) for f in zip(*_columns(row[8:]), strict=True)]
             return pending, trail
 
         return await self._run("find a pending interrupt", find)
@@ -536,6 +534,11 @@ def _audit_row(row: Sequence[Any]) -> AuditRow:
     """An audit row read back; an entry no feed reader has placed yet has position 0."""
     thread_id, seq, body, prev_hash, digest, position = row
     return AuditRow(thread_id, seq, body, prev_hash, digest, position or 0)
+
+
+def _columns(arrays: Sequence[Any]) -> list[Sequence[Any]]:
+    """Aggregated audit columns; a thread with no entries has NULL arrays."""
+    return [column or () for column in arrays]
 
 
 def _head_of(trail: list[AuditRow]) -> tuple[int, str]:

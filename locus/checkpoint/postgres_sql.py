@@ -82,8 +82,10 @@ CREATE INDEX IF NOT EXISTS locus_pending_interrupt ON {s}.locus_pending (interru
 """
 
 # Version 3: audit positions are placed by feed readers (see _PLACE), so writers no longer
-# serialize on a store-wide lock; ``id`` keeps the write order until then.
+# serialize on a store-wide lock; ``id`` keeps the write order until then. ``audit_seq``: the
+# trail's head as the last audited write under v3 left it (see _ACQUIRE).
 _SCHEMA_V3 = """
+ALTER TABLE {s}.locus_threads ADD COLUMN IF NOT EXISTS audit_seq integer NOT NULL DEFAULT 0;
 ALTER TABLE {s}.locus_audit ADD COLUMN IF NOT EXISTS id bigint GENERATED ALWAYS AS IDENTITY;
 ALTER TABLE {s}.locus_audit DROP CONSTRAINT IF EXISTS locus_audit_pkey;
 ALTER TABLE {s}.locus_audit ALTER COLUMN position DROP IDENTITY IF EXISTS;
@@ -107,6 +109,11 @@ LEFT JOIN LATERAL (
 ) AS m ON true
 """
 
+# With the lease, the thread's trail as the statement's snapshot holds it: whole if the
+# thread is paused (its stored answers), else only its head. The snapshot predates a write
+# this statement waited for; every audited write sets ``audit_seq``, which RETURNING reads
+# as that write left it, so a trail whose head is not ``audit_seq`` may be stale (the caller
+# then reads it again).
 _ACQUIRE = f"""
 WITH a AS (
     INSERT INTO {{s}}.locus_threads AS t (thread_id, lease_owner, lease_expires)
@@ -115,17 +122,25 @@ WITH a AS (
     SET lease_owner = excluded.lease_owner, lease_expires = excluded.lease_expires
     WHERE t.lease_owner IS NULL OR t.lease_owner = excluded.lease_owner
        OR t.lease_expires <= {_NOW}
-    RETURNING t.latest_seq, t.expires_at
+    RETURNING t.latest_seq, t.expires_at, t.audit_seq
 )
-SELECT a.latest_seq, a.expires_at, {_CHECKPOINT}
+SELECT a.latest_seq, a.expires_at, a.audit_seq, {_CHECKPOINT},
+    x.seqs, x.bodies, x.prevs, x.hashes, x.positions
 FROM {_LAZY_COMMIT}, a LEFT JOIN {{s}}.locus_checkpoints AS c
 ON c.thread_id = %(tid)b AND c.seq = a.latest_seq
 {_BLOBS}
+LEFT JOIN LATERAL (
+    SELECT array_agg(h.seq ORDER BY h.seq) AS seqs, array_agg(h.body ORDER BY h.seq) AS bodies,
+        array_agg(h.prev_hash ORDER BY h.seq) AS prevs, array_agg(h.hash ORDER BY h.seq) AS hashes,
+        array_agg(h.position ORDER BY h.seq) AS positions
+    FROM {{s}}.locus_audit AS h
+    WHERE h.thread_id = %(tid)b AND (c.status = 'paused' OR h.seq = (
+        SELECT max(m.seq) FROM {{s}}.locus_audit AS m WHERE m.thread_id = %(tid)b))
+) AS x ON true
 """
 
-# Sent with ``acquire`` in one pipeline, so read after the lease is taken: from then on
-# only its holder appends. The whole trail of a paused thread (its stored answers), else
-# only the trail's head.
+# Read after the lease is taken (only its holder appends from then on), when the trail the
+# acquire read may be stale: whole if the thread is paused, else only its head.
 _HELD_TRAIL = """
 SELECT x.thread_id, x.seq, x.body, x.prev_hash, x.hash, x.position FROM {s}.locus_audit AS x
 WHERE x.thread_id = %(tid)b AND (
@@ -168,6 +183,8 @@ _PUT = f"""
 WITH t AS (
     UPDATE {{s}}.locus_threads AS t
     SET latest_seq = t.latest_seq + 1, expires_at = %(expires_at)b, last_write = %(wid)b,
+        audit_seq = coalesce(
+            (%(seqs)b::integer[])[cardinality(%(seqs)b::integer[])], t.audit_seq),
         lease_owner = CASE WHEN %(release)b THEN NULL ELSE t.lease_owner END,
         lease_expires = CASE WHEN %(release)b THEN 0 ELSE t.lease_expires END,
         manifest = t.manifest || (
@@ -258,13 +275,14 @@ LEFT JOIN LATERAL (
 # (thread_id, seq) key then refuses the second, which the caller reports as "changed".
 _APPEND_AUDIT = f"""
 WITH ok AS (
-    SELECT 1 FROM {{s}}.locus_threads AS t
+    UPDATE {{s}}.locus_threads AS t
+    SET audit_seq = (%(seqs)b::integer[])[cardinality(%(seqs)b::integer[])]
     WHERE t.thread_id = %(tid)b AND t.latest_seq = %(checkpoint)b
       AND NOT (t.lease_owner IS NOT NULL AND t.lease_expires > {_NOW})
       AND (t.expires_at IS NULL OR t.expires_at > %(now)b)
       AND %(head)b = coalesce(
           (SELECT max(a.seq) FROM {{s}}.locus_audit AS a WHERE a.thread_id = %(tid)b), 0)
-    FOR UPDATE
+    RETURNING 1
 ), a AS (
     INSERT INTO {{s}}.locus_audit (thread_id, seq, body, prev_hash, hash)
     SELECT %(tid)b, u.q, u.b, u.p, u.h

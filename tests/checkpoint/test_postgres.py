@@ -91,6 +91,55 @@ async def test_an_acquire_that_waited_for_a_releasing_put_loads_what_that_put_wr
         assert (stored.seq, stored.status, stored.values) == (2, "paused", {"a": 1})
 
 
+async def test_a_resume_that_waited_for_an_answer_being_stored_resumes_with_it(
+    pg_schema: str,
+) -> None:
+    # The worker's acquire meets the row lock of the inbox storing the answer. Its statement
+    # snapshot predates that answer, so the trail it read with the lease lacks it: it must
+    # read the trail again and resume with the answer, not find none.
+    from locus.checkpoint.audit import AuditDraft, chain
+    from locus.core import interrupt
+    from locus.multiagent import END, START, StateGraph
+
+    async with PostgresCheckpointer(POSTGRES_DSN, schema=pg_schema, max_size=2) as cp:
+        graph = StateGraph("refunds", checkpointer=cp)
+        graph.add_node("ask", lambda s: {"answer": interrupt("refund?")})
+        graph.add_edge(START, "ask").add_edge("ask", END)
+        await graph.execute({}, thread_id="t")
+        row = await cp.find_pending_with_trail((await cp.list_pending()).items[0].interrupt_id)
+        assert row is not None
+        pending, trail = row
+        answer = AuditDraft(
+            kind="answered",
+            at=1.0,
+            interrupt_id=pending.interrupt_id,
+            node="ask",
+            actor={"id": "ann", "roles": [], "display_name": None},
+            data={"checkpoint": pending.seq, "value": "yes", "complete": True},
+        )
+        rows = chain("t", trail[-1].seq, trail[-1].hash, [answer])
+        async with await psycopg.AsyncConnection.connect(POSTGRES_DSN) as inbox:
+            async with inbox.transaction():
+                await inbox.execute(
+                    cp._sql["append_audit"],
+                    {
+                        "tid": "t",
+                        "checkpoint": pending.seq,
+                        "now": 1.0,
+                        "head": trail[-1].seq,
+                        "graph": "refunds",
+                        "seqs": [r.seq for r in rows],
+                        "bodies": [r.body for r in rows],
+                        "prevs": [r.prev_hash for r in rows],
+                        "hashes": [r.hash for r in rows],
+                    },
+                )
+                resuming = asyncio.ensure_future(graph.execute(None, thread_id="t"))
+                await wait_for_a_lock_wait(pg_schema)
+            done = await resuming
+        assert done.final_state == {"answer": "yes"}
+
+
 async def wait_for_a_lock_wait(schema: str) -> None:
     """Return once some statement on ``schema`` waits for a lock."""
     async with await psycopg.AsyncConnection.connect(POSTGRES_DSN, autocommit=True) as admin:
