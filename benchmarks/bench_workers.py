@@ -160,13 +160,15 @@ def answerer(cp: Checkpointer, g: StateGraph, how: str) -> Any:
     return answer
 
 
-async def throughput(kind: str, workers: int, runs: int, tmp: str, how: str) -> dict[str, float]:
+async def throughput(
+    kind: str, workers: int, runs: int, tmp: str, how: str, concurrency: int = 16
+) -> dict[str, float]:
     url = store(kind, tmp)
     cp = connect(url)
     await cp.setup()
     g = build()
     g.compile(checkpointer=cp)
-    procs = [spawn(url, 16) for _ in range(workers)]
+    procs = [spawn(url, concurrency) for _ in range(workers)]
     try:
         await started(cp, url)
         queue = queue_for(cp)
@@ -293,6 +295,7 @@ async def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--backends", default="sqlite,postgres,redis")
     parser.add_argument("--no-takeover", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=16, help="runs at once per worker")
     parser.add_argument(
         "--answer", choices=["inbox", "submit"], default="inbox", help="how answers are given"
     )
@@ -301,7 +304,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.backends.split(","):
             for n in counts:
-                got = await throughput(kind, n, args.runs, tmp, args.answer)
+                got = await throughput(kind, n, args.runs, tmp, args.answer, args.concurrency)
                 print(
                     f"{kind:9} {n} workers: {got['runs/s']:7.1f} runs/s   answer->resume "
                     f"under load median {got['median ms']:6.1f} ms p99 {got['p99 ms']:6.1f} ms"

@@ -347,8 +347,7 @@ class Checkpointer(ABC):
         Raises:
             SchemaVersionError, CheckpointError: its payload cannot be loaded.
         """
-        if not isinstance(interrupt_id, str) or not interrupt_id:
-            raise CheckpointUsageError(f"an interrupt id is a non-empty str, got {interrupt_id!r}")
+        _check_interrupt_id(interrupt_id)
         await self.setup()
         row = await self._find_pending(interrupt_id)
         return None if row is None else pending_item(row, self.types)
@@ -358,12 +357,8 @@ class Checkpointer(ABC):
     ) -> tuple[PendingItem, list[AuditRow]] | None:
         """``find_pending`` and the ``read_audit`` of its thread, read together (in one
         round trip and one snapshot where the store can): what answering an item needs.
-
-        Raises:
-            SchemaVersionError, CheckpointError: its payload cannot be loaded.
-        """
-        if not isinstance(interrupt_id, str) or not interrupt_id:
-            raise CheckpointUsageError(f"an interrupt id is a non-empty str, got {interrupt_id!r}")
+        Raises as ``find_pending`` does."""
+        _check_interrupt_id(interrupt_id)
         await self.setup()
         found = await self._find_pending_with_trail(interrupt_id)
         if found is None:
@@ -588,6 +583,11 @@ class Checkpointer(ABC):
 def _check_positive(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise CheckpointUsageError(f"{name} must be a positive number, got {value!r}")
+
+
+def _check_interrupt_id(interrupt_id: object) -> None:
+    if not isinstance(interrupt_id, str) or not interrupt_id:
+        raise CheckpointUsageError(f"an interrupt id is a non-empty str, got {interrupt_id!r}")
 
 
 def _check_count(name: str, value: int) -> None:

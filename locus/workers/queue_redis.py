@@ -43,21 +43,29 @@ _FIELDS = (
     "ref",
 )
 
-# KEYS: item, index, stream. ARGV: tid, then field/value pairs. Stores a new item as ready.
-_ENQUEUE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-local ref = redis.call('XADD', KEYS[3], '*', 't', ARGV[1])
-redis.call('HSET', KEYS[1], 'ref', ref, 'state', 'ready')
-redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'queued_at')), ARGV[1])
-return 1
+# Stores a new item as ready, its field/value pairs from ARGV[first] on; 0 if the thread
+# has an item already. KEYS: item, index, stream (then the script's own). ARGV[1]: tid.
+_STORE_READY = """
+local function store_ready(first)
+    if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+    redis.call('HSET', KEYS[1], unpack(ARGV, first))
+    local ref = redis.call('XADD', KEYS[3], '*', 't', ARGV[1])
+    redis.call('HSET', KEYS[1], 'ref', ref, 'state', 'ready')
+    redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'queued_at')), ARGV[1])
+    return 1
+end
 """
+
+# ARGV: tid, then field/value pairs.
+_ENQUEUE = _STORE_READY + "return store_ready(2)\n"
 
 # The same, only on a thread in the state the item needs (what ``submit`` checks): a new or
 # finished thread for a run, a paused one for answers; of the item's graph either way.
-# KEYS: item, index, stream, the thread's t and c keys (see locus.checkpoint.redis_scripts).
+# KEYS: as above, then the thread's t and c keys (see locus.checkpoint.redis_scripts).
 # ARGV: tid, kind, graph, then field/value pairs.
-_ENQUEUE_CHECKED = """
+_ENQUEUE_CHECKED = (
+    _STORE_READY
+    + """
 local th = redis.call('HMGET', KEYS[4], 'seq', 'status')
 local seq, graph = tonumber(th[1] or '0'), nil
 if seq > 0 then
@@ -69,13 +77,9 @@ if ARGV[2] == 'start' then
 elseif seq == 0 or th[2] ~= 'paused' or graph ~= ARGV[3] then
     return 0
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-local ref = redis.call('XADD', KEYS[3], '*', 't', ARGV[1])
-redis.call('HSET', KEYS[1], 'ref', ref, 'state', 'ready')
-redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'queued_at')), ARGV[1])
-return 1
+return store_ready(4)
 """
+)
 
 # KEYS: item, old stream, new stream. ARGV: old token, tid, then field/value pairs.
 _REPLACE = """
