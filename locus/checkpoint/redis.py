@@ -275,13 +275,9 @@ class RedisCheckpointer(Checkpointer):
         ]
 
     async def _find_pending(self, interrupt_id: str) -> RawPending | None:
-        px = f"{self.prefix}px"
-        found = await self._call("find a pending interrupt", lambda c: c.hget(px, interrupt_id))
-        if found is None:
-            return None
-        pr = f"{self.prefix}pr"
-        row = await self._call("find a pending interrupt", lambda c: c.hget(pr, found))
-        return None if row is None else _pending(int(found), row)
+        keys = [f"{self.prefix}px", f"{self.prefix}pr"]
+        found = await self._script("find a pending interrupt", "FIND_PENDING", keys, [interrupt_id])
+        return None if not found else _pending(int(found[0]), found[1])
 
     # --- the audit trail -----------------------------------------------------------------
 

@@ -25,6 +25,7 @@ __all__ = [
     "ACQUIRE",
     "APPEND_AUDIT",
     "DELETE",
+    "FIND_PENDING",
     "GET",
     "HISTORY",
     "LIST_PENDING",
@@ -255,6 +256,15 @@ return out
 )
 
 # KEYS: pi pr; ARGV: max score ('+inf' or '(<position>') limit -> {positions, rows}
+# KEYS: px pr; ARGV: interrupt id -> {position, row} or false
+FIND_PENDING = """
+local position = redis.call('HGET', KEYS[1], ARGV[1])
+if not position then return false end
+local row = redis.call('HGET', KEYS[2], position)
+if not row then return false end
+return {position, row}
+"""
+
 LIST_PENDING = (
     _LOAD
     + """
