@@ -7,7 +7,8 @@ Run from the repository root:
 
 For each backend and number of worker processes (``locus worker bench_workers:graph``):
 
-* runs/s: complete runs per second, from the first submit to the last finish. A run is a
+* runs/s: complete runs per second, from the first submit to the last run's final
+  checkpoint (read from the store afterwards, outside the measured time). A run is a
   submit, a step, a pause, an answer (given by this process as soon as it sees the pause's
   ``asked`` entry in the store's audit feed, as a notifier does: ``Inbox.answer``, or
   ``--answer submit`` for a submitted ``Command``), the resumed step and the finish;
@@ -176,7 +177,7 @@ async def throughput(
         answered: dict[str, float] = {}
         inbox = Inbox(cp)
         after = await feed_end(inbox)
-        t0 = time.perf_counter()
+        t0 = time.time()
         await asyncio.gather(*(g.submit({"ticket": t}, thread_id=t) for t in ids))
         send = answerer(cp, g, how)
         while len(answered) < runs:
@@ -200,7 +201,9 @@ async def throughput(
                 assert state.status == "running", (tid, state.status)
                 await asyncio.sleep(0.005)
             states[tid] = state
-        elapsed = time.perf_counter() - t0
+        # the last run's finish: its final checkpoint (the states are read after the clock
+        # stops, so reading them is not counted)
+        elapsed = max(s.created_at.timestamp() for s in states.values()) - t0
         latencies = [(states[t].values["resumed_at"] - answered[t]) * 1e3 for t in ids]
         idle = await idle_latencies(cp, g, 40, send)
         return {
