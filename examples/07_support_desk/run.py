@@ -1,6 +1,7 @@
 """07 — A support desk on workers: submit 50 tickets, a worker runs them, a manager answers.
 
     python examples/07_support_desk/run.py                      # SQLite, offline
+    pip install -e '.[postgres]'                                # then, on PostgreSQL:
     LOCUS_STORE=postgresql://localhost/desk python examples/07_support_desk/run.py
 
 What it does, each step a command you could run yourself in another terminal:
