@@ -164,9 +164,6 @@ class WorkQueue(ABC):
     claims_ready: bool = False
     #: whether new work wakes every idle worker at once (a broadcast, not a hand-off)
     wakes_all: bool = False
-    #: whether ``claim_finishing`` removes finished items in the claim's own write, so a
-    #: worker gains by holding its finished items back until its next claim
-    finishes_with_claim: bool = False
 
     def __init__(self, checkpointer: Checkpointer) -> None:
         self.checkpointer = checkpointer
@@ -212,15 +209,6 @@ class WorkQueue(ABC):
     @abstractmethod
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
         """Claim up to ``limit`` ready items of ``graphs`` for the worker ``mark``."""
-
-    async def claim_finishing(
-        self, graphs: Sequence[str], mark: str, limit: int, finished: Sequence[WorkItem]
-    ) -> list[WorkItem]:
-        """``finish(finished)``, then ``claim``: in one write where the store can
-        (``finishes_with_claim``). Nothing is finished if the claim fails."""
-        if finished:
-            await self.finish(finished)
-        return await self.claim(graphs, mark, limit)
 
     @abstractmethod
     async def finish(self, items: Sequence[WorkItem]) -> None:

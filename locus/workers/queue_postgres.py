@@ -81,16 +81,11 @@ SELECT pg_notify(%(channel)s, graph) FROM w
 
 _RETURNED = ", ".join("w." + c.strip() for c in COLUMNS.split(","))
 
-# The worker's finished items are removed first. Then queued items, then threads the inbox
-# marked ready (answers stored) and that have no item yet: each becomes an item claimed in
-# the same statement, so exactly one worker runs it and a dead worker's is handed back by
-# ``reap`` like any other.
+# Queued items first, then threads the inbox marked ready (answers stored) and that have no
+# item yet: each becomes an item claimed in the same statement, so exactly one worker runs
+# it and a dead worker's is handed back by ``reap`` like any other.
 _CLAIM = f"""
-WITH f AS (
-    -- items of runs that paused or finished since the worker's last claim
-    DELETE FROM {{s}}.locus_work AS w USING unnest(%(done)s::text[], %(tokens)s::text[]) AS d (t, k)
-    WHERE w.thread_id = d.t AND w.token = d.k
-), c AS (
+WITH c AS (
     SELECT x.thread_id FROM unnest(%(graphs)s::text[]) AS g (name)
     CROSS JOIN LATERAL (
         SELECT thread_id, priority, queued_at FROM {{s}}.locus_work
@@ -162,7 +157,6 @@ class PostgresQueue(WorkQueue):
     has_liveness = True
     claims_ready = True
     wakes_all = True
-    finishes_with_claim = True
 
     def __init__(self, checkpointer: PostgresCheckpointer) -> None:
         super().__init__(checkpointer)
@@ -324,18 +318,11 @@ class PostgresQueue(WorkQueue):
         return await self.cp._run("submit an answer", replace)
 
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
-        return await self.claim_finishing(graphs, mark, limit, ())
-
-    async def claim_finishing(
-        self, graphs: Sequence[str], mark: str, limit: int, finished: Sequence[WorkItem]
-    ) -> list[WorkItem]:
         params = {
             "graphs": list(graphs),
             "mark": mark,
             "limit": limit,
             "token": f"answer-{os.urandom(6).hex()}-",
-            "done": [i.thread_id for i in finished],
-            "tokens": [i.token for i in finished],
         }
 
         async def claim(conn: Conn) -> list[WorkItem]:

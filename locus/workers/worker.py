@@ -34,9 +34,6 @@ SHORT_LEASE_SECONDS = 3.0
 EXPIRY_SECONDS = 5.0
 #: after a claim that found nothing, the least time before the next one
 CLAIM_SPACING = 0.01
-#: the longest a finished item waits to be removed with the next claim (where the store
-#: removes it in the claim's own write) before it is removed on its own
-FINISH_DELAY = 0.01
 
 
 class Worker:
@@ -112,9 +109,6 @@ class Worker:
         self._next_expiry = 0.0
         self._empty_at = 0.0
         self._finishes = _Batch(self._finish_batch)
-        # finished items held back for the next claim's write (finishes_with_claim)
-        self._finished: list[WorkItem] = []
-        self._flusher: asyncio.Task[None] | None = None
         self.completed = 0
 
     def stop(self) -> None:
@@ -185,11 +179,6 @@ class Worker:
                 await self._idle(names, full=len(self._tasks) >= self.concurrency, drained=drained)
         finally:
             await self._drain()
-            flusher = self._flusher
-            if flusher is not None:
-                flusher.cancel()
-                await asyncio.gather(flusher, return_exceptions=True)
-            await self._flush_finished()
             await self._finishes.flush()
             await queue.close()
 
@@ -256,12 +245,7 @@ class Worker:
             if not names:
                 return 0
             free = min(free, *(limited[n] - running.get(n, 0) for n in names if n in limited))
-        finished, self._finished = self._finished, []
-        try:
-            items = await self.queue.claim_finishing(names, self.mark, free, finished)
-        except BaseException:
-            self._finished[:0] = finished
-            raise
+        items = await self.queue.claim(names, self.mark, free)
         for item in items:
             self._start(item)
         return len(items)
@@ -383,11 +367,7 @@ class Worker:
                 (time.monotonic() - started) * 1e3,
                 extra={**where, "outcome": carried.outcome, "steps": carried.steps},
             )
-            if item.token.startswith("ready-"):
-                return
-            if self.queue.finishes_with_claim:
-                self._finish_later(item)
-            else:
+            if not item.token.startswith("ready-"):
                 await self._finishes.add(item)
             return
 
@@ -411,23 +391,6 @@ class Worker:
             item.token = "failed-" + item.token
             await self.queue.enqueue(item)
         await self.queue.fail(item, error)
-
-    def _finish_later(self, item: WorkItem) -> None:
-        """Remove ``item`` with the next claim, or on its own within ``FINISH_DELAY``."""
-        self._finished.append(item)
-        if self._flusher is None:
-            self._flusher = asyncio.ensure_future(self._flush_finished(FINISH_DELAY))
-
-    async def _flush_finished(self, delay: float = 0.0) -> None:
-        try:
-            if delay:
-                await asyncio.sleep(delay)
-            finished, self._finished = self._finished, []
-            if finished:
-                await self._settle(self.queue.finish(finished))
-        finally:
-            if delay:
-                self._flusher = None
 
     async def _finish_batch(self, items: list[WorkItem]) -> None:
         await self._settle(self.queue.finish(items))
