@@ -219,10 +219,11 @@ class PostgresCheckpointer(Checkpointer):
                 await conn.execute(self._sql["reset_expired"], {"tid": thread_id, "now": now})
                 return None
             if row[3] is not None or not latest:
-                trail = [_audit_row((thread_id, *f)) for f in zip(*_columns(row[10:]), strict=True)]
+                trail = _trail(thread_id, row[10:])
                 if (trail[-1].seq if trail else 0) != audit_seq:
                     # an audited write committed while this statement waited for the row
-                    trail = [_audit_row(r) for r in await self._all(conn, "held_trail", params)]
+                    rows = await self._all(conn, "read_audit", (thread_id,))
+                    trail = [_audit_row(r) for r in rows]
                 paused = row[3] is not None and row[5] == "paused"
                 self._held.took(thread_id, owner, _head_of(trail), trail if paused else None)
             if not latest:
@@ -378,21 +379,14 @@ class PostgresCheckpointer(Checkpointer):
         params = (2**63 - 1 if before is None else before, limit)
 
         async def list_pending(conn: Conn) -> list[RawPending]:
-            rows = await self._all(conn, "list_pending", params)
-            return [
-                RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
-                for pos, tid, graph, node, iid, payload, created_at, seq in rows
-            ]
+            return [_pending(row) for row in await self._all(conn, "list_pending", params)]
 
         return await self._run("list pending interrupts", list_pending)
 
     async def _find_pending(self, interrupt_id: str) -> RawPending | None:
         async def find(conn: Conn) -> RawPending | None:
             row = await self._one(conn, "find_pending", (interrupt_id,))
-            if row is None:
-                return None
-            pos, tid, graph, node, iid, payload, created_at, seq = row
-            return RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
+            return None if row is None else _pending(row)
 
         return await self._run("find a pending interrupt", find)
 
@@ -403,10 +397,8 @@ class PostgresCheckpointer(Checkpointer):
             row = await self._one(conn, "find_pending_with_trail", (interrupt_id,))
             if row is None:
                 return None
-            pos, tid, graph, node, iid, payload, created_at, seq = row[:8]
-            pending = RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
-            trail = [_audit_row((tid, *f)) for f in zip(*_columns(row[8:]), strict=True)]
-            return pending, trail
+            pending = _pending(row[:8])
+            return pending, _trail(pending.thread_id, row[8:])
 
         return await self._run("find a pending interrupt", find)
 
@@ -536,9 +528,16 @@ def _audit_row(row: Sequence[Any]) -> AuditRow:
     return AuditRow(thread_id, seq, body, prev_hash, digest, position or 0)
 
 
-def _columns(arrays: Sequence[Any]) -> list[Sequence[Any]]:
-    """Aggregated audit columns; a thread with no entries has NULL arrays."""
-    return [column or () for column in arrays]
+def _pending(row: Sequence[Any]) -> RawPending:
+    """An inbox row: position, thread, graph, node, interrupt, payload, created_at, seq."""
+    pos, tid, graph, node, iid, payload, created_at, seq = row
+    return RawPending(pos, tid, graph, node, iid, bytes(payload), created_at, seq)
+
+
+def _trail(thread_id: str, arrays: Sequence[Any]) -> list[AuditRow]:
+    """A thread's audit rows from its ``_TRAIL_ARRAYS`` columns (all NULL for no entries)."""
+    columns = [column or () for column in arrays]
+    return [_audit_row((thread_id, *fields)) for fields in zip(*columns, strict=True)]
 
 
 def _head_of(trail: list[AuditRow]) -> tuple[int, str]:

@@ -109,11 +109,23 @@ LEFT JOIN LATERAL (
 ) AS m ON true
 """
 
+# A thread's audit entries ``h`` as one array per column, in ``seq`` order (NULLs for none).
+_TRAIL_ARRAYS = ", ".join(
+    f"array_agg(h.{column} ORDER BY h.seq) AS {alias}"
+    for column, alias in (
+        ("seq", "seqs"),
+        ("body", "bodies"),
+        ("prev_hash", "prevs"),
+        ("hash", "hashes"),
+        ("position", "positions"),
+    )
+)
+
 # With the lease, the thread's trail as the statement's snapshot holds it: whole if the
 # thread is paused (its stored answers), else only its head. The snapshot predates a write
 # this statement waited for; every audited write sets ``audit_seq``, which RETURNING reads
 # as that write left it, so a trail whose head is not ``audit_seq`` may be stale (the caller
-# then reads it again).
+# then reads the whole trail again: the lease is its own by then).
 _ACQUIRE = f"""
 WITH a AS (
     INSERT INTO {{s}}.locus_threads AS t (thread_id, lease_owner, lease_expires)
@@ -130,26 +142,11 @@ FROM {_LAZY_COMMIT}, a LEFT JOIN {{s}}.locus_checkpoints AS c
 ON c.thread_id = %(tid)b AND c.seq = a.latest_seq
 {_BLOBS}
 LEFT JOIN LATERAL (
-    SELECT array_agg(h.seq ORDER BY h.seq) AS seqs, array_agg(h.body ORDER BY h.seq) AS bodies,
-        array_agg(h.prev_hash ORDER BY h.seq) AS prevs, array_agg(h.hash ORDER BY h.seq) AS hashes,
-        array_agg(h.position ORDER BY h.seq) AS positions
+    SELECT {_TRAIL_ARRAYS}
     FROM {{s}}.locus_audit AS h
     WHERE h.thread_id = %(tid)b AND (c.status = 'paused' OR h.seq = (
         SELECT max(m.seq) FROM {{s}}.locus_audit AS m WHERE m.thread_id = %(tid)b))
 ) AS x ON true
-"""
-
-# Read after the lease is taken (only its holder appends from then on), when the trail the
-# acquire read may be stale: whole if the thread is paused, else only its head.
-_HELD_TRAIL = """
-SELECT x.thread_id, x.seq, x.body, x.prev_hash, x.hash, x.position FROM {s}.locus_audit AS x
-WHERE x.thread_id = %(tid)b AND (
-    x.seq = (SELECT max(h.seq) FROM {s}.locus_audit AS h WHERE h.thread_id = %(tid)b)
-    OR EXISTS (
-        SELECT FROM {s}.locus_threads AS t JOIN {s}.locus_checkpoints AS c
-        ON c.thread_id = t.thread_id AND c.seq = t.latest_seq
-        WHERE t.thread_id = %(tid)b AND c.status = 'paused'))
-ORDER BY x.seq
 """
 
 _HOLDER = "SELECT lease_owner FROM {s}.locus_threads WHERE thread_id = %b"
@@ -256,17 +253,14 @@ SELECT position, thread_id, graph, node, interrupt_id, payload, created_at, seq
 FROM {s}.locus_pending WHERE interrupt_id = %b ORDER BY position DESC LIMIT 1
 """
 
-_FIND_PENDING_WITH_TRAIL = """
+_FIND_PENDING_WITH_TRAIL = f"""
 SELECT p.position, p.thread_id, p.graph, p.node, p.interrupt_id, p.payload, p.created_at,
     p.seq, x.seqs, x.bodies, x.prevs, x.hashes, x.positions
 FROM (
-    SELECT * FROM {s}.locus_pending WHERE interrupt_id = %b ORDER BY position DESC LIMIT 1
+    SELECT * FROM {{s}}.locus_pending WHERE interrupt_id = %b ORDER BY position DESC LIMIT 1
 ) AS p
 LEFT JOIN LATERAL (
-    SELECT array_agg(a.seq ORDER BY a.seq) AS seqs, array_agg(a.body ORDER BY a.seq) AS bodies,
-        array_agg(a.prev_hash ORDER BY a.seq) AS prevs, array_agg(a.hash ORDER BY a.seq) AS hashes,
-        array_agg(a.position ORDER BY a.seq) AS positions
-    FROM {s}.locus_audit AS a WHERE a.thread_id = p.thread_id
+    SELECT {_TRAIL_ARRAYS} FROM {{s}}.locus_audit AS h WHERE h.thread_id = p.thread_id
 ) AS x ON true
 """
 
@@ -393,7 +387,6 @@ def statements(schema: str) -> dict[str, str]:
         "schema": _SCHEMA.format(s=quoted),
         "acquire": _ACQUIRE.format(s=quoted),
         "holder": _HOLDER.format(s=quoted),
-        "held_trail": _HELD_TRAIL.format(s=quoted),
         "reset_expired": _RESET_EXPIRED.format(s=quoted),
         "renew": _RENEW.format(s=quoted),
         "release": _RELEASE.format(s=quoted),
