@@ -255,7 +255,6 @@ return out
 """
 )
 
-# KEYS: pi pr; ARGV: max score ('+inf' or '(<position>') limit -> {positions, rows}
 # KEYS: px pr; ARGV: interrupt id -> {position, row} or false
 FIND_PENDING = """
 local position = redis.call('HGET', KEYS[1], ARGV[1])
@@ -265,6 +264,7 @@ if not row then return false end
 return {position, row}
 """
 
+# KEYS: pi pr; ARGV: max score ('+inf' or '(<position>') limit -> {positions, rows}
 LIST_PENDING = (
     _LOAD
     + """

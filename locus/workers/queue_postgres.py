@@ -47,30 +47,20 @@ CREATE INDEX IF NOT EXISTS locus_work_claimed ON {s}.locus_work (claimed_by)
 """
 
 
+# Stores the item as ready unless the thread has one. ``checked``: only on a thread in the
+# state the item needs (what ``submit`` checks): a new or finished thread for a run, a
+# paused one for answers; of the item's graph either way.
 _ENQUEUE = f"""
-WITH w AS (
-    INSERT INTO {{s}}.locus_work ({COLUMNS})
-    VALUES (%(tid)s, %(graph)s, %(kind)s, %(payload)s, %(token)s, %(priority)s, 'ready', 0,
-            NULL, NULL, %(at)s, 0)
-    ON CONFLICT (thread_id) DO NOTHING
-    RETURNING graph
-)
-SELECT pg_notify(%(channel)s, graph) FROM w
-"""
-
-# The same, only on a thread in the state the item needs (what ``submit`` checks): a new or
-# finished thread for a run, a paused one for answers; of the item's graph either way.
-_ENQUEUE_CHECKED = f"""
 WITH s AS (
     SELECT c.status, c.graph FROM {{s}}.locus_threads AS t
     JOIN {{s}}.locus_checkpoints AS c ON c.thread_id = t.thread_id AND c.seq = t.latest_seq
-    WHERE t.thread_id = %(tid)s
+    WHERE %(checked)s AND t.thread_id = %(tid)s
       AND (t.expires_at IS NULL OR t.expires_at > extract(epoch FROM clock_timestamp()))
 ), w AS (
     INSERT INTO {{s}}.locus_work ({COLUMNS})
     SELECT %(tid)s, %(graph)s, %(kind)s, %(payload)s, %(token)s, %(priority)s, 'ready', 0,
            NULL, NULL, %(at)s, 0
-    WHERE CASE WHEN %(kind)s = 'start'
+    WHERE NOT %(checked)s OR CASE WHEN %(kind)s = 'start'
         THEN NOT EXISTS (SELECT FROM s WHERE s.status <> 'done' OR s.graph <> %(graph)s)
         ELSE EXISTS (SELECT FROM s WHERE s.status = 'paused' AND s.graph = %(graph)s) END
     ON CONFLICT (thread_id) DO NOTHING
@@ -164,7 +154,6 @@ class PostgresQueue(WorkQueue):
         quoted = f'"{checkpointer.schema}"'
         self._sql = {
             "enqueue": _ENQUEUE.format(s=quoted),
-            "enqueue_checked": _ENQUEUE_CHECKED.format(s=quoted),
             "claim": _CLAIM.format(s=quoted),
             "reap": _REAP.format(s=quoted),
         }
@@ -266,12 +255,12 @@ class PostgresQueue(WorkQueue):
         woken.clear()
 
     async def enqueue(self, item: WorkItem) -> bool:
-        return await self._enqueue("enqueue", item)
+        return await self._enqueue(item, checked=False)
 
     async def enqueue_checked(self, item: WorkItem) -> bool:
-        return await self._enqueue("enqueue_checked", item)
+        return await self._enqueue(item, checked=True)
 
-    async def _enqueue(self, statement: str, item: WorkItem) -> bool:
+    async def _enqueue(self, item: WorkItem, *, checked: bool) -> bool:
         await self.setup()
         params = {
             "tid": item.thread_id,
@@ -282,10 +271,11 @@ class PostgresQueue(WorkQueue):
             "priority": item.priority,
             "at": item.queued_at,
             "channel": self.channel,
+            "checked": checked,
         }
 
         async def enqueue(conn: Conn) -> bool:
-            cur = await conn.execute(self._sql[statement], params)
+            cur = await conn.execute(self._sql["enqueue"], params)
             return await cur.fetchone() is not None
 
         return await self.cp._run("submit a run", enqueue)
