@@ -136,6 +136,38 @@ def spawn(url: str, concurrency: int, **env: str) -> subprocess.Popen[bytes]:
     )
 
 
+def cpu_seconds(pids: list[int]) -> list[float] | None:
+    """Each process's CPU time so far, from /proc (``None`` where there is no /proc)."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    found = []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        found.append((int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+async def settled(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Wait until every worker process has started up and is idle.
+
+    A warm-up run shows that one worker serves; the others may still be importing, and
+    that start-up would be counted in the measured time. A process is idle once it uses
+    under 10 ms of CPU in 0.2 s (without /proc, wait two seconds instead).
+    """
+    pids = [p.pid for p in procs]
+    before = cpu_seconds(pids)
+    if before is None:
+        await asyncio.sleep(2.0)
+        return
+    for _ in range(100):
+        await asyncio.sleep(0.2)
+        now = cpu_seconds(pids) or before
+        if all(b - a < 0.01 for a, b in zip(before, now, strict=True)):
+            return
+        before = now
+
+
 async def started(cp: Checkpointer, url: str) -> None:
     """Wait until the workers answer: one warm-up run goes through."""
     g = build()
@@ -172,6 +204,7 @@ async def throughput(
     procs = [spawn(url, concurrency) for _ in range(workers)]
     try:
         await started(cp, url)
+        await settled(procs)
         queue = queue_for(cp)
         ids = [f"r{i}" for i in range(runs)]
         answered: dict[str, float] = {}

@@ -30,6 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 from locus.checkpoint import liveness
 from locus.checkpoint.audit import AuditRow, chain_fields
 from locus.checkpoint.base import Checkpointer, lease_conflict
+from locus.checkpoint.postgres_batch import ALONE, BatchFailed, StatementBatcher
 from locus.checkpoint.postgres_sql import MIGRATIONS, SCHEMA_VERSION, statements
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 from locus.errors import (
@@ -85,6 +86,7 @@ class PostgresCheckpointer(Checkpointer):
         self._where, self._timeout = _describe(dsn)
         self._min_size, self._max_size = min_size, max_size
         self._pool: AsyncConnectionPool[Conn] | None = None
+        self._batcher: StatementBatcher | None = None
         self._sql = statements(schema)
 
     # --- plumbing ----------------------------------------------------------------------
@@ -116,6 +118,7 @@ class PostgresCheckpointer(Checkpointer):
                 f"PostgreSQL at {self._where}: the connection pool could not open ({exc})"
             ) from exc
         self._pool = pool
+        self._batcher = StatementBatcher(pool.connection)
 
     async def _migrate(self, conn: Conn) -> None:
         """Bring the schema to ``SCHEMA_VERSION`` (under the setup lock).
@@ -170,6 +173,7 @@ class PostgresCheckpointer(Checkpointer):
 
     async def _close(self) -> None:
         pool, self._pool = self._pool, None
+        self._batcher = None
         if pool is not None:
             await pool.close()
 
@@ -198,6 +202,38 @@ class PostgresCheckpointer(Checkpointer):
         cur = await conn.execute(self._sql[name], params, binary=True)
         return await cur.fetchone()
 
+    async def _batched(self, key: str, sql: str, params: Any) -> Any:
+        """``sql``'s first row, sent in a batch with other callers' statements; ``ALONE``
+        when it should run by itself (nothing else was queued, or the batch failed)."""
+        if self._batcher is None:
+            return ALONE
+        try:
+            return await self._batcher.one(key, sql, params)
+        except BatchFailed:
+            return ALONE
+
+    async def _single(
+        self,
+        what: str,
+        key: str,
+        sql: str,
+        params: Any,
+        *,
+        batched: str | None = None,
+        alone: Callable[[Conn], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """The first row of ``sql`` (or ``None``): batched with other callers' statements
+        when any are queued (see ``postgres_batch``), as ``batched`` if given; else run
+        alone, on a pooled connection, by ``alone`` if given. ``key`` is the thread id."""
+        row = await self._batched(key, batched or sql, params)
+        if row is not ALONE:
+            return row
+
+        async def one(conn: Conn) -> Any:
+            return await (await conn.execute(sql, params, binary=True)).fetchone()
+
+        return await self._run(what, alone or one)
+
     async def _all(self, conn: Conn, name: str, params: Any) -> list[Any]:
         cur = await conn.execute(self._sql[name], params, binary=True)
         return await cur.fetchall()
@@ -209,38 +245,43 @@ class PostgresCheckpointer(Checkpointer):
     ) -> RawCheckpoint | None:
         params = {"tid": thread_id, "owner": owner, "lease": float(lease_seconds)}
 
-        async def acquire(conn: Conn) -> RawCheckpoint | None:
-            row = await self._one(conn, "acquire", params)
-            if row is None:
-                holder = await self._one(conn, "holder", (thread_id,))
-                raise lease_conflict(thread_id, owner, holder[0] if holder else "another owner")
-            latest, expires_at, audit_seq = row[:3]
-            if expires_at is not None and expires_at <= now:
-                await conn.execute(self._sql["reset_expired"], {"tid": thread_id, "now": now})
-                return None
-            if row[3] is not None or not latest:
-                trail = _trail(thread_id, row[10:])
-                if (trail[-1].seq if trail else 0) != audit_seq:
-                    # an audited write committed while this statement waited for the row
-                    rows = await self._all(conn, "read_audit", (thread_id,))
-                    trail = [_audit_row(r) for r in rows]
-                paused = row[3] is not None and row[5] == "paused"
-                self._held.took(thread_id, owner, _head_of(trail), trail if paused else None)
-            if not latest:
-                return None
-            if row[3] is None:
-                # The lease was taken from the row a racing put committed while this
-                # statement waited for its lock, but the statement's snapshot predates that
-                # put, so the new checkpoint is not visible to it. Read it now (the lease
-                # is ours, so it cannot move again).
-                self._held.drop(thread_id)
-                row = await self._one(conn, "get", {"tid": thread_id, "seq": latest})
-                if row is None or row[2] is None:
-                    return None  # deleted meanwhile (deleting ignores leases)
-                return _raw(row[2:])
-            return _raw(row[3:10])
+        sql, batched = self._sql["acquire"], self._sql["acquire_batched"]
+        row = await self._single("acquire a lease", thread_id, sql, params, batched=batched)
+        if row is None:
+            holder = await self._single(
+                "read a lease", thread_id, self._sql["holder"], (thread_id,)
+            )
+            raise lease_conflict(thread_id, owner, holder[0] if holder else "another owner")
+        latest, expires_at, audit_seq = row[:3]
+        if expires_at is not None and expires_at <= now:
 
-        return await self._run("acquire a lease", acquire)
+            async def reset(conn: Conn) -> None:
+                await conn.execute(self._sql["reset_expired"], {"tid": thread_id, "now": now})
+
+            await self._run("reset an expired thread", reset)
+            return None
+        if row[3] is not None or not latest:
+            trail = _trail(thread_id, row[10:])
+            if (trail[-1].seq if trail else 0) != audit_seq:
+                # an audited write committed while this statement waited for the row
+                trail = await self._read_audit(thread_id)
+            paused = row[3] is not None and row[5] == "paused"
+            self._held.took(thread_id, owner, _head_of(trail), trail if paused else None)
+        if not latest:
+            return None
+        if row[3] is None:
+            # The lease was taken from the row a racing put committed while this statement
+            # waited for its lock, but the statement's snapshot predates that put, so the
+            # new checkpoint is not visible to it. Read it now (the lease is ours, so it
+            # cannot move again).
+            self._held.drop(thread_id)
+            row = await self._single(
+                "read a checkpoint", thread_id, self._sql["get"], {"tid": thread_id, "seq": latest}
+            )
+            if row is None or row[2] is None:
+                return None  # deleted meanwhile (deleting ignores leases)
+            return _raw(row[2:])
+        return _raw(row[3:10])
 
     async def _renew(self, thread_id: str, owner: str, lease_seconds: float) -> bool:
         params = {"tid": thread_id, "owner": owner, "lease": float(lease_seconds)}
@@ -310,6 +351,16 @@ class PostgresCheckpointer(Checkpointer):
             "hashes": [],
         }
 
+        noted = self._held.head(thread_id, owner) if put.audit else None
+        if not put.audit or noted is not None:
+            # the common case, one statement: batched with other runs' writes when any;
+            # anything else (no row, or alone) takes the way below, which sorts it out
+            head = _chain(params, thread_id, noted, put) if noted is not None else None
+            row = await self._batched(thread_id, self._sql["put"], params)
+            if row is not ALONE and row is not None:
+                self._held.wrote(thread_id, owner, head, released=put.release)
+                return int(row[0])
+
         async def written(conn: Conn) -> int | None:
             row = await self._one(conn, "written", (thread_id, put.write_id))
             return None if row is None else int(row[0])
@@ -324,15 +375,7 @@ class PostgresCheckpointer(Checkpointer):
                     at = (0, "") if found is None else (int(found[0]), str(found[1]))
                 else:
                     at = noted
-                rows = chain_fields(thread_id, *at, put.audit)
-                params.update(
-                    head=at[0],
-                    seqs=[r[1] for r in rows],
-                    bodies=[r[2] for r in rows],
-                    prevs=[r[3] for r in rows],
-                    hashes=[r[4] for r in rows],
-                )
-                head = (rows[-1][1], rows[-1][4])
+                head = _chain(params, thread_id, at, put)
             row = await self._one(conn, "put", params)
             # No row: the lease is not held, or this very write was applied already (or
             # the noted head is stale: then try once more with the head read afresh).
@@ -345,7 +388,7 @@ class PostgresCheckpointer(Checkpointer):
             return seq
 
         async def first(conn: Conn) -> int | None:
-            return await write(conn, self._held.head(thread_id, owner) if put.audit else None)
+            return await write(conn, noted)
 
         async def retry(conn: Conn) -> int | None:
             return await written(conn) or await write(conn)
@@ -359,13 +402,11 @@ class PostgresCheckpointer(Checkpointer):
     # --- reading -----------------------------------------------------------------------
 
     async def _get(self, thread_id: str, seq: int | None, now: float) -> RawCheckpoint | None:
-        async def get(conn: Conn) -> RawCheckpoint | None:
-            row = await self._one(conn, "get", {"tid": thread_id, "seq": seq})
-            if row is None or row[2] is None or (row[1] is not None and row[1] <= now):
-                return None
-            return _raw(row[2:])
-
-        return await self._run("read a checkpoint", get)
+        params = {"tid": thread_id, "seq": seq}
+        row = await self._single("read a checkpoint", thread_id, self._sql["get"], params)
+        if row is None or row[2] is None or (row[1] is not None and row[1] <= now):
+            return None
+        return _raw(row[2:])
 
     async def _history(self, thread_id: str, limit: int | None, now: float) -> list[RawCheckpoint]:
         params = {"tid": thread_id, "now": now, "limit": limit}
@@ -384,23 +425,20 @@ class PostgresCheckpointer(Checkpointer):
         return await self._run("list pending interrupts", list_pending)
 
     async def _find_pending(self, interrupt_id: str) -> RawPending | None:
-        async def find(conn: Conn) -> RawPending | None:
-            row = await self._one(conn, "find_pending", (interrupt_id,))
-            return None if row is None else _pending(row)
-
-        return await self._run("find a pending interrupt", find)
+        params = (interrupt_id,)
+        row = await self._single("find a pending interrupt", "", self._sql["find_pending"], params)
+        return None if row is None else _pending(row)
 
     async def _find_pending_with_trail(
         self, interrupt_id: str
     ) -> tuple[RawPending, list[AuditRow]] | None:
-        async def find(conn: Conn) -> tuple[RawPending, list[AuditRow]] | None:
-            row = await self._one(conn, "find_pending_with_trail", (interrupt_id,))
-            if row is None:
-                return None
-            pending = _pending(row[:8])
-            return pending, _trail(pending.thread_id, row[8:])
-
-        return await self._run("find a pending interrupt", find)
+        params = (interrupt_id,)
+        what = "find a pending interrupt"
+        row = await self._single(what, "", self._sql["find_pending_with_trail"], params)
+        if row is None:
+            return None
+        pending = _pending(row[:8])
+        return pending, _trail(pending.thread_id, row[8:])
 
     # --- the audit trail -----------------------------------------------------------------
 
@@ -424,14 +462,15 @@ class PostgresCheckpointer(Checkpointer):
             "hashes": [r.hash for r in rows],
         }
 
-        async def append(conn: Conn) -> bool:
+        async def alone(conn: Conn) -> Any:
             try:
-                row = await self._one(conn, "append_audit", params)
+                return await self._one(conn, "append_audit", params)
             except psycopg.errors.UniqueViolation:
-                return False  # another writer appended after the head we chained to
-            return bool(row and row[0])
+                return None  # another writer appended after the head we chained to
 
-        return await self._run("append to the audit trail", append)
+        what = "append to the audit trail"
+        row = await self._single(what, thread_id, self._sql["append_audit"], params, alone=alone)
+        return bool(row and row[0])
 
     async def _read_audit(self, thread_id: str) -> list[AuditRow]:
         async def read(conn: Conn) -> list[AuditRow]:
@@ -520,6 +559,21 @@ async def _configure(conn: Conn) -> None:
     # Every statement here is keyed lookups: one generic plan per connection serves every
     # call, where custom plans would be re-planned on each execution.
     await conn.execute("SET plan_cache_mode = force_generic_plan")
+
+
+def _chain(
+    params: dict[str, Any], thread_id: str, at: tuple[int, str], put: EncodedPut
+) -> tuple[int, str]:
+    """Fill the put's audit parameters, chained after the head ``at``; the new head."""
+    rows = chain_fields(thread_id, *at, put.audit)
+    params.update(
+        head=at[0],
+        seqs=[r[1] for r in rows],
+        bodies=[r[2] for r in rows],
+        prevs=[r[3] for r in rows],
+        hashes=[r[4] for r in rows],
+    )
+    return rows[-1][1], rows[-1][4]
 
 
 def _audit_row(row: Sequence[Any]) -> AuditRow:

@@ -381,9 +381,15 @@ SELECT count(*) FROM c
 
 
 def statements(schema: str) -> dict[str, str]:
-    """Every statement by name, for the (already validated) ``schema``."""
+    """Every statement by name, for the (already validated) ``schema``.
+
+    ``NAME_batched`` is the text sent when ``NAME`` goes in a batch with other statements,
+    where that differs: a lease statement commits lazily alone, but must not make the whole
+    batch (puts among it) commit lazily.
+    """
     quoted = f'"{schema}"'
     return {
+        "acquire_batched": _ACQUIRE.replace(f"{_LAZY_COMMIT}, ", "").format(s=quoted),
         "schema": _SCHEMA.format(s=quoted),
         "acquire": _ACQUIRE.format(s=quoted),
         "holder": _HOLDER.format(s=quoted),

@@ -274,11 +274,8 @@ class PostgresQueue(WorkQueue):
             "checked": checked,
         }
 
-        async def enqueue(conn: Conn) -> bool:
-            cur = await conn.execute(self._sql["enqueue"], params)
-            return await cur.fetchone() is not None
-
-        return await self.cp._run("submit a run", enqueue)
+        row = await self.cp._single("submit a run", item.thread_id, self._sql["enqueue"], params)
+        return row is not None
 
     async def replace(self, old: WorkItem, new: WorkItem) -> bool:
         params = {
