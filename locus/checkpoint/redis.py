@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -36,6 +37,7 @@ from locus.checkpoint import redis_scripts
 from locus.checkpoint.audit import AuditRow, chain_fields
 from locus.checkpoint.base import Checkpointer, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
+from locus.checkpoint.redis_batch import ALONE, ScriptBatcher
 from locus.errors import (
     CheckpointError,
     CheckpointUsageError,
@@ -84,7 +86,8 @@ class RedisCheckpointer(Checkpointer):
         self.prefix = prefix
         self.reconnect_seconds = float(reconnect_seconds)
         self._client: aredis.Redis | None = None
-        self._scripts: dict[str, Any] = {}
+        self._scripts: dict[str, AsyncScript] = {}
+        self._batcher = ScriptBatcher(lambda: self._client)
 
     def _keys(self, thread_id: str) -> list[str]:
         p = self.prefix
@@ -136,12 +139,22 @@ class RedisCheckpointer(Checkpointer):
             await self._call("record the key layout version", lambda c: c.set(key, KEY_VERSION))
 
     async def _close(self) -> None:
+        await self._batcher.drain()
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
 
     async def _script(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
-        script = self._scripts[name]
+        return await self._scripted(what, self._scripts[name], keys, args)
+
+    async def _scripted(
+        self, what: str, script: AsyncScript, keys: list[str], args: list[Any]
+    ) -> Any:
+        """``script``'s reply: in a pipeline with other callers' scripts when any are
+        queued (see ``redis_batch``), else alone (loading the script if the server lacks it)."""
+        reply = await self._batcher.call(script.sha, keys, args)
+        if reply is not ALONE:
+            return reply
         return await self._call(what, lambda client: script(keys=keys, args=args))
 
     async def _call(self, what: str, fn: Callable[[aredis.Redis], Awaitable[T]]) -> T:

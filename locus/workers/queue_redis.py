@@ -270,8 +270,7 @@ class RedisQueue(WorkQueue):
             }
 
     async def _run(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
-        script = self._scripts[name]
-        return await self.cp._call(what, lambda client: script(keys=keys, args=args))
+        return await self.cp._scripted(what, self._scripts[name], keys, args)
 
     async def _group(self, graph: str) -> None:
         if graph in self._groups:
