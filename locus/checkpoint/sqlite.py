@@ -216,7 +216,9 @@ class SQLiteCheckpointer(Checkpointer):
     async def _write(self, what: str, durable: bool, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a write transaction on the write thread (see the module doc)."""
         if self._writer is None:
-            self._writer = WriteThread(self._connect, self._synchronous, self.path)
+            self._writer = WriteThread(
+                self._connect, self._synchronous, self.path, self._busy_timeout
+            )
         result: T = await self._writer.run(what, durable, fn)
         return result
 

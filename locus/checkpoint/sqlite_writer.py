@@ -14,6 +14,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,11 +46,16 @@ class WriteThread:
     """
 
     def __init__(
-        self, connect: Callable[[], sqlite3.Connection], synchronous: str, path: str
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        synchronous: str,
+        path: str,
+        busy_timeout: float = 30.0,
     ) -> None:
         self._connect = connect
         self._synchronous = synchronous
         self._path = path
+        self._busy_timeout = busy_timeout
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name="locus-sqlite-writer", daemon=True)
         self._thread.start()
@@ -92,6 +98,8 @@ class WriteThread:
             try:
                 if con is None:
                     con = self._connect()
+                    # the write lock is waited for by _begin, in finer steps than SQLite's
+                    con.execute("PRAGMA busy_timeout = 0")
                 sync = self._synchronous if any(j.durable for j in batch) else "NORMAL"
                 if sync != sync_now:
                     con.execute(f"PRAGMA synchronous={sync}")
@@ -114,7 +122,7 @@ class WriteThread:
         self, con: sqlite3.Connection, batch: list[_Job]
     ) -> list[tuple[Any, BaseException | None]]:
         outcomes: list[tuple[Any, BaseException | None]] = []
-        con.execute("BEGIN IMMEDIATE")
+        self._begin(con)
         try:
             for job in batch:
                 con.execute("SAVEPOINT job")
@@ -133,6 +141,25 @@ class WriteThread:
                 con.execute("ROLLBACK")
             raise
         return outcomes
+
+    def _begin(self, con: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``, waiting up to the busy timeout for another process's lock.
+
+        SQLite's own busy handler sleeps 1, 2, 5, 10... ms between tries, so a writer
+        waits milliseconds for a lock held a fraction of one; this tries every 0.1 ms at
+        first, backing off to 2 ms.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        pause = 0.0001
+        while True:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.002)
 
     def _error(self, what: str, exc: sqlite3.Error) -> CheckpointError:
         error = CheckpointError(f"SQLite failed to {what} ({self._path}): {exc}")
