@@ -30,7 +30,7 @@ from locus.checkpoint.records import (
 from locus.checkpoint.types import DEFAULT_TYPES, TypeRegistry
 from locus.errors import CheckpointError, CheckpointUsageError, ResumeConflictError
 
-__all__ = ["Checkpointer", "lease_conflict", "lease_not_held"]
+__all__ = ["Checkpointer", "check_batch_size", "lease_conflict", "lease_not_held"]
 
 
 def lease_conflict(thread_id: str, owner: str, holder: str) -> ResumeConflictError:
@@ -39,6 +39,19 @@ def lease_conflict(thread_id: str, owner: str, holder: str) -> ResumeConflictErr
         f"thread {thread_id!r} is held by {holder!r}; {owner!r} cannot acquire it until that "
         "lease is released or expires"
     )
+
+
+def check_batch_size(batch_size: object) -> None:
+    """Refuse a ``batch_size`` (of a store that batches concurrent calls) below 1.
+
+    Raises:
+        CheckpointUsageError: not an int of at least 1.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise CheckpointUsageError(
+            f"batch_size must be an int of at least 1 (1 sends every call on its own), got "
+            f"{batch_size!r}"
+        )
 
 
 def lease_not_held(thread_id: str, owner: str, action: str) -> ResumeConflictError:

@@ -29,7 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from locus.checkpoint import liveness
 from locus.checkpoint.audit import AuditRow, chain_fields
-from locus.checkpoint.base import Checkpointer, lease_conflict
+from locus.checkpoint.base import Checkpointer, check_batch_size, lease_conflict
 from locus.checkpoint.postgres_batch import ALONE, BatchFailed, StatementBatcher
 from locus.checkpoint.postgres_sql import MIGRATIONS, SCHEMA_VERSION, statements
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
@@ -55,11 +55,13 @@ class PostgresCheckpointer(Checkpointer):
         ttl_seconds: see ``Checkpointer``.
         min_size: connections the pool keeps open.
         max_size: the most connections the pool opens.
+        batch_size: the most statements of concurrent callers sent as one transaction
+            (``postgres_batch``); 1 sends each on its own.
         types: see ``Checkpointer``.
 
     Raises:
-        CheckpointUsageError: ``schema`` is not a plain identifier, or ``dsn`` is not a
-            connection string.
+        CheckpointUsageError: ``schema`` is not a plain identifier, ``dsn`` is not a
+            connection string, or ``batch_size`` is not a whole number of at least 1.
         StoreUnavailableError: (on first use) the server cannot be reached or refuses the
             connection (wrong port, unknown database, bad credentials); the message carries
             the server's own reason. Unless the DSN sets ``connect_timeout``, a connection
@@ -76,9 +78,12 @@ class PostgresCheckpointer(Checkpointer):
         ttl_seconds: float | None = None,
         min_size: int = 1,
         max_size: int = 10,
+        batch_size: int = 64,
         types: Iterable[type] = (),
     ) -> None:
         super().__init__(ttl_seconds=ttl_seconds, types=types)
+        check_batch_size(batch_size)
+        self._batch_size = batch_size
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
             raise CheckpointUsageError(f"schema must be a plain SQL identifier, got {schema!r}")
         self.dsn = dsn
@@ -118,7 +123,8 @@ class PostgresCheckpointer(Checkpointer):
                 f"PostgreSQL at {self._where}: the connection pool could not open ({exc})"
             ) from exc
         self._pool = pool
-        self._batcher = StatementBatcher(pool.connection)
+        if self._batch_size > 1:
+            self._batcher = StatementBatcher(pool.connection, max_size=self._batch_size)
 
     async def _migrate(self, conn: Conn) -> None:
         """Bring the schema to ``SCHEMA_VERSION`` (under the setup lock).
@@ -172,6 +178,8 @@ class PostgresCheckpointer(Checkpointer):
         return {"autocommit": True, **self._timeout}
 
     async def _close(self) -> None:
+        if self._batcher is not None:
+            await self._batcher.drain()
         pool, self._pool = self._pool, None
         self._batcher = None
         if pool is not None:

@@ -59,6 +59,9 @@ class StatementBatcher:
         self._in_flight = 0
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
+        #: batches sent, and the calls they carried (lone calls are not counted)
+        self.batches = 0
+        self.batched = 0
 
     async def one(self, key: str, sql: str, params: Any) -> Any:
         """The first row ``sql`` returns (or ``None``), run in a batch with others queued.
@@ -81,6 +84,11 @@ class StatementBatcher:
             loop.call_soon(self._start)
         return await future
 
+    async def drain(self) -> None:
+        """Wait for the batches in flight."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def _start(self) -> None:
         self._scheduled = False
         loop = asyncio.get_running_loop()
@@ -91,6 +99,8 @@ class StatementBatcher:
                 _settle(batch[0][3], ALONE)
                 continue
             self._in_flight += 1
+            self.batches += 1
+            self.batched += len(batch)
             task = loop.create_task(self._send(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -35,7 +35,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from locus.checkpoint import redis_scripts
 from locus.checkpoint.audit import AuditRow, chain_fields
-from locus.checkpoint.base import Checkpointer, lease_conflict
+from locus.checkpoint.base import Checkpointer, check_batch_size, lease_conflict
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 from locus.checkpoint.redis_batch import ALONE, ScriptBatcher
 from locus.errors import (
@@ -59,10 +59,13 @@ class RedisCheckpointer(Checkpointer):
         ttl_seconds: see ``Checkpointer``; enforced with native key expiry.
         reconnect_seconds: how long a call keeps reconnecting to a server that went away
             before it gives up.
+        batch_size: the most script calls of concurrent callers sent in one pipeline
+            (``redis_batch``); 1 sends each on its own.
         types: see ``Checkpointer``.
 
     Raises:
-        CheckpointUsageError: ``reconnect_seconds`` is negative.
+        CheckpointUsageError: ``reconnect_seconds`` is negative, or ``batch_size`` is not
+            a whole number of at least 1.
         StoreUnavailableError: (from any method) the server stayed unreachable for
             ``reconnect_seconds``.
         CheckpointError: (from any method) the server fails a call.
@@ -75,9 +78,11 @@ class RedisCheckpointer(Checkpointer):
         prefix: str = "locus:",
         ttl_seconds: float | None = None,
         reconnect_seconds: float = 10.0,
+        batch_size: int = 64,
         types: Iterable[type] = (),
     ) -> None:
         super().__init__(ttl_seconds=ttl_seconds, types=types)
+        check_batch_size(batch_size)
         if isinstance(reconnect_seconds, bool) or not reconnect_seconds >= 0:
             raise CheckpointUsageError(
                 f"reconnect_seconds must be 0 or more, got {reconnect_seconds!r}"
@@ -87,7 +92,9 @@ class RedisCheckpointer(Checkpointer):
         self.reconnect_seconds = float(reconnect_seconds)
         self._client: aredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
-        self._batcher = ScriptBatcher(lambda: self._client)
+        self._batcher = (
+            ScriptBatcher(lambda: self._client, max_size=batch_size) if batch_size > 1 else None
+        )
 
     def _keys(self, thread_id: str) -> list[str]:
         p = self.prefix
@@ -139,7 +146,8 @@ class RedisCheckpointer(Checkpointer):
             await self._call("record the key layout version", lambda c: c.set(key, KEY_VERSION))
 
     async def _close(self) -> None:
-        await self._batcher.drain()
+        if self._batcher is not None:
+            await self._batcher.drain()
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -152,9 +160,10 @@ class RedisCheckpointer(Checkpointer):
     ) -> Any:
         """``script``'s reply: in a pipeline with other callers' scripts when any are
         queued (see ``redis_batch``), else alone (loading the script if the server lacks it)."""
-        reply = await self._batcher.call(script.sha, keys, args)
-        if reply is not ALONE:
-            return reply
+        if self._batcher is not None:
+            reply = await self._batcher.call(script.sha, keys, args)
+            if reply is not ALONE:
+                return reply
         return await self._call(what, lambda client: script(keys=keys, args=args))
 
     async def _call(self, what: str, fn: Callable[[aredis.Redis], Awaitable[T]]) -> T:

@@ -52,6 +52,9 @@ class ScriptBatcher:
         self._in_flight = 0
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
+        #: batches sent, and the calls they carried (lone calls are not counted)
+        self.batches = 0
+        self.batched = 0
 
     async def call(self, sha: str, keys: list[str], args: list[Any]) -> Any:
         """The script's reply, from a pipeline shared with other queued calls; ``ALONE``
@@ -79,6 +82,8 @@ class ScriptBatcher:
                 _settle(batch[0][3], ALONE)
                 continue
             self._in_flight += 1
+            self.batches += 1
+            self.batched += len(batch)
             task = loop.create_task(self._send(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
