@@ -1,9 +1,11 @@
 """``PostgresCheckpointer``: threads in PostgreSQL, for workers on many machines.
 
 Needs the ``postgres`` extra (psycopg 3 and psycopg_pool). Every operation is one SQL
-statement (see ``postgres_sql``) on a pooled autocommit connection: one round trip, one
-transaction, the lease check inside the same statement as the write it guards. Statements
-are prepared once per connection with generic plans. Lease times come from the server's
+statement (see ``postgres_sql``), the lease check inside the same statement as the write it
+guards. Statements are prepared once per connection with generic plans. A statement runs
+alone on a pooled autocommit connection, or, when other callers' statements are queued at
+the same moment (a worker's many runs), with them in one pipelined transaction (see
+``postgres_batch``): one round trip and one commit for all. Lease times come from the server's
 clock, so workers with skewed clocks still agree on who holds a thread. Lease-only
 statements commit without waiting for the WAL flush (``synchronous_commit`` off for that
 transaction): a lease change lost in a server crash can only make a later put fail, since
