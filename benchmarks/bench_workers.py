@@ -3,7 +3,7 @@
 Run from the repository root:
 
     python benchmarks/bench_workers.py [--runs 600] [--workers 1,2,4] \\
-        [--backends sqlite,postgres,redis]
+        [--backends sqlite,postgres,redis] [--repeat 3]
 
 For each backend and number of worker processes (``locus worker bench_workers:graph``):
 
@@ -335,16 +335,28 @@ async def main() -> None:
     parser.add_argument(
         "--answer", choices=["inbox", "submit"], default="inbox", help="how answers are given"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each case this many times and print the median (and the range)",
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.backends.split(","):
             for n in counts:
-                got = await throughput(kind, n, args.runs, tmp, args.answer, args.concurrency)
+                tries = [
+                    await throughput(kind, n, args.runs, tmp, args.answer, args.concurrency)
+                    for _ in range(args.repeat)
+                ]
+                got = {k: statistics.median(t[k] for t in tries) for k in tries[0]}
+                rates = sorted(t["runs/s"] for t in tries)
+                spread = f" ({rates[0]:.0f}-{rates[-1]:.0f})" if len(rates) > 1 else ""
                 print(
-                    f"{kind:9} {n} workers: {got['runs/s']:7.1f} runs/s   answer->resume "
-                    f"under load median {got['median ms']:6.1f} ms p99 {got['p99 ms']:6.1f} ms"
-                    f"; idle median {got['idle median ms']:5.1f} ms "
+                    f"{kind:9} {n} workers: {got['runs/s']:7.1f} runs/s{spread}   "
+                    f"answer->resume under load median {got['median ms']:6.1f} ms "
+                    f"p99 {got['p99 ms']:6.1f} ms; idle median {got['idle median ms']:5.1f} ms "
                     f"p99 {got['idle p99 ms']:5.1f} ms",
                     flush=True,
                 )

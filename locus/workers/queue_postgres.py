@@ -71,39 +71,24 @@ SELECT pg_notify(%(channel)s, graph) FROM w
 
 _RETURNED = ", ".join("w." + c.strip() for c in COLUMNS.split(","))
 
-# Queued items first, then threads the inbox marked ready (answers stored) and that have no
-# item yet: each becomes an item claimed in the same statement, so exactly one worker runs
-# it and a dead worker's is handed back by ``reap`` like any other.
+# Threads the inbox marked ready (answers stored) that have no item yet come first: each
+# becomes an item claimed in the same statement, so exactly one worker runs it and a dead
+# worker's is handed back by ``reap`` like any other. Answers go before queued work because
+# they resume runs already under way, often with a person waiting on the outcome. Queued
+# items fill the rest, by priority, then age.
 _CLAIM = f"""
-WITH c AS (
-    SELECT x.thread_id FROM unnest(%(graphs)s::text[]) AS g (name)
-    CROSS JOIN LATERAL (
-        SELECT thread_id, priority, queued_at FROM {{s}}.locus_work
-        WHERE state = 'ready' AND graph = g.name
-        ORDER BY priority DESC, queued_at
-        LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED
-    ) AS x
-    ORDER BY x.priority DESC, x.queued_at
-    LIMIT %(limit)s
-), q AS (
-    UPDATE {{s}}.locus_work AS w
-    SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
-    FROM c
-    WHERE w.thread_id = c.thread_id
-    RETURNING {_RETURNED}
-), m AS (
+WITH m AS (
     SELECT x.thread_id, x.graph, x.at FROM unnest(%(graphs)s::text[]) AS g (name)
     CROSS JOIN LATERAL (
         SELECT r.thread_id, r.graph, r.at FROM {{s}}.locus_ready AS r
         WHERE r.graph = g.name
           AND NOT EXISTS (SELECT FROM {{s}}.locus_work AS o WHERE o.thread_id = r.thread_id)
         ORDER BY r.at
-        LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM q))
+        LIMIT %(limit)s
         FOR UPDATE OF r SKIP LOCKED
     ) AS x
     ORDER BY x.at
-    LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM q))
+    LIMIT %(limit)s
 ), r AS (
     INSERT INTO {{s}}.locus_work AS w ({COLUMNS})
     SELECT m.thread_id, m.graph, 'ready', ''::bytea, %(token)s || m.thread_id, 0, 'claimed',
@@ -111,8 +96,25 @@ WITH c AS (
     FROM m
     ON CONFLICT (thread_id) DO NOTHING
     RETURNING {_RETURNED}
+), c AS (
+    SELECT x.thread_id FROM unnest(%(graphs)s::text[]) AS g (name)
+    CROSS JOIN LATERAL (
+        SELECT thread_id, priority, queued_at FROM {{s}}.locus_work
+        WHERE state = 'ready' AND graph = g.name
+        ORDER BY priority DESC, queued_at
+        LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM r))
+        FOR UPDATE SKIP LOCKED
+    ) AS x
+    ORDER BY x.priority DESC, x.queued_at
+    LIMIT greatest(0, %(limit)s - (SELECT count(*) FROM r))
+), q AS (
+    UPDATE {{s}}.locus_work AS w
+    SET state = 'claimed', claimed_by = %(mark)s, claims = w.claims + 1
+    FROM c
+    WHERE w.thread_id = c.thread_id
+    RETURNING {_RETURNED}
 )
-SELECT * FROM q UNION ALL SELECT * FROM r
+SELECT * FROM r UNION ALL SELECT * FROM q
 """
 
 # Items of workers whose advisory lock is gone (dead), or whose lease on the item's thread

@@ -127,10 +127,12 @@ class SQLiteQueue(WorkQueue):
         marks = ",".join("?" * len(graphs))
 
         def claim(con: sqlite3.Connection) -> list[WorkItem]:
+            # answers first: they resume runs under way (see the PostgreSQL queue)
+            answered = _claim_ready(con, graphs, mark, limit)
             rows = con.execute(
                 f"SELECT {COLUMNS} FROM locus_work WHERE state = 'ready' "
                 f"AND graph IN ({marks}) ORDER BY priority DESC, queued_at LIMIT ?",
-                (*graphs, limit),
+                (*graphs, limit - len(answered)),
             ).fetchall()
             items = [item_from_row(row) for row in rows]
             for item in items:
@@ -140,9 +142,7 @@ class SQLiteQueue(WorkQueue):
                     (mark, item.thread_id),
                 )
                 item.state, item.claimed_by, item.claims = "claimed", mark, item.claims + 1
-            if len(items) < limit:
-                items += _claim_ready(con, graphs, mark, limit - len(items))
-            return items
+            return answered + items
 
         return await self.cp._write("claim work", False, claim)
 

@@ -138,3 +138,34 @@ async def test_an_inbox_answer_is_claimed_by_exactly_one_worker_in_one_claim(
     finally:
         await queue.close()
         await cp.aclose()
+
+
+async def test_an_answered_pause_is_claimed_before_runs_queued_earlier(
+    live_store_url: str,
+) -> None:
+    """Answers resume runs under way (a person may be waiting on the outcome): on SQLite
+    and PostgreSQL, whose claims read the ready marks themselves, they go before queued
+    submits. (Redis streams are first in, first out.)"""
+    from locus.workers import queue_for
+
+    cp = connect(live_store_url)
+    graph = StateGraph("desk")
+    graph.add_node("ask", lambda state: {"answer": interrupt("ok?")})
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    graph.compile(checkpointer=cp)
+    queue = queue_for(cp)
+    await queue.setup()
+    try:
+        await graph.execute({"ticket": "t0"}, thread_id="t0")  # paused, no work queued
+        for i in range(1, 6):  # runs waiting in the queue, one with a higher priority
+            await graph.submit({"ticket": f"t{i}"}, thread_id=f"t{i}", priority=int(i == 4))
+        item = (await Inbox(cp).pending(graph="desk")).items[0]
+        await Inbox(cp).answer(item.id, "yes", actor=Actor("agent-7"))
+        first = await queue.claim(["desk"], "w", 1)
+        assert [(i.thread_id, i.kind) for i in first] == [("t0", "ready")]
+        rest = await queue.claim(["desk"], "w", 3)
+        assert [i.thread_id for i in rest] == ["t4", "t1", "t2"]  # then priority, then age
+    finally:
+        await queue.close()
+        await cp.aclose()
