@@ -32,7 +32,8 @@ from psycopg_pool import AsyncConnectionPool
 from locus.checkpoint import liveness
 from locus.checkpoint.audit import AuditRow, chain_fields
 from locus.checkpoint.base import Checkpointer, check_batch_size, lease_conflict
-from locus.checkpoint.postgres_batch import ALONE, BatchFailed, StatementBatcher
+from locus.checkpoint.batching import ALONE
+from locus.checkpoint.postgres_batch import StatementBatcher
 from locus.checkpoint.postgres_sql import MIGRATIONS, SCHEMA_VERSION, statements
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
 from locus.errors import (
@@ -217,10 +218,7 @@ class PostgresCheckpointer(Checkpointer):
         when it should run by itself (nothing else was queued, or the batch failed)."""
         if self._batcher is None:
             return ALONE
-        try:
-            return await self._batcher.one(key, sql, params)
-        except BatchFailed:
-            return ALONE
+        return await self._batcher.send(key, (sql, params))
 
     async def _single(
         self,

@@ -36,8 +36,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from locus.checkpoint import redis_scripts
 from locus.checkpoint.audit import AuditRow, chain_fields
 from locus.checkpoint.base import Checkpointer, check_batch_size, lease_conflict
+from locus.checkpoint.batching import ALONE
 from locus.checkpoint.records import EncodedPut, RawCheckpoint, RawPending
-from locus.checkpoint.redis_batch import ALONE, ScriptBatcher
+from locus.checkpoint.redis_batch import ScriptBatcher
 from locus.errors import (
     CheckpointError,
     CheckpointUsageError,
@@ -161,7 +162,7 @@ class RedisCheckpointer(Checkpointer):
         """``script``'s reply: in a pipeline with other callers' scripts when any are
         queued (see ``redis_batch``), else alone (loading the script if the server lacks it)."""
         if self._batcher is not None:
-            reply = await self._batcher.call(script.sha, keys, args)
+            reply = await self._batcher.send("", (script.sha, keys, args))
             if reply is not ALONE:
                 return reply
         return await self._call(what, lambda client: script(keys=keys, args=args))

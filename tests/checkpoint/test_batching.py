@@ -21,8 +21,8 @@ from psycopg_pool import AsyncConnectionPool
 from locus.checkpoint import PostgresCheckpointer, RedisCheckpointer
 from locus.checkpoint.audit import AuditDraft, AuditRow, chain
 from locus.checkpoint.base import Checkpointer
-from locus.checkpoint.postgres_batch import ALONE, BatchFailed, StatementBatcher
-from locus.checkpoint.redis_batch import ALONE as REDIS_ALONE
+from locus.checkpoint.batching import ALONE
+from locus.checkpoint.postgres_batch import StatementBatcher
 from locus.checkpoint.redis_batch import ScriptBatcher
 from locus.errors import CheckpointUsageError, ResumeConflictError
 
@@ -56,7 +56,7 @@ async def test_statements_queued_together_run_in_one_transaction_each_with_its_o
 ) -> None:
     batcher = StatementBatcher(pool.connection)
     rows = await asyncio.gather(
-        *(batcher.one(f"k{i}", "SELECT %s::int, txid_current()", (i,)) for i in range(10))
+        *(batcher.send(f"k{i}", ("SELECT %s::int, txid_current()", (i,))) for i in range(10))
     )
     assert [row[0] for row in rows] == list(range(10))
     assert len({row[1] for row in rows}) == 1  # one transaction
@@ -68,7 +68,7 @@ async def test_a_batch_runs_in_the_order_of_its_keys(
 ) -> None:
     batcher = StatementBatcher(pool.connection)
     insert = f'INSERT INTO "{pg_schema}".log (key) VALUES (%s) RETURNING id'
-    await asyncio.gather(*(batcher.one(key, insert, (key,)) for key in ["c", "a", "d", "b"]))
+    await asyncio.gather(*(batcher.send(key, (insert, (key,))) for key in ["c", "a", "d", "b"]))
     assert await logged(pool, pg_schema) == ["a", "b", "c", "d"]
 
 
@@ -78,15 +78,14 @@ async def test_one_failing_statement_undoes_its_batch_and_every_caller_is_told(
     batcher = StatementBatcher(pool.connection)
     insert = f'INSERT INTO "{pg_schema}".log (key) VALUES (%s) RETURNING id'
     outcomes = await asyncio.gather(
-        batcher.one("a", insert, ("a",)),
-        batcher.one("b", "SELECT 1 / %s", (0,)),
-        batcher.one("c", insert, ("c",)),
-        return_exceptions=True,
+        batcher.send("a", (insert, ("a",))),
+        batcher.send("b", ("SELECT 1 / %s", (0,))),
+        batcher.send("c", (insert, ("c",))),
     )
-    assert all(isinstance(outcome, BatchFailed) for outcome in outcomes)
+    assert list(outcomes) == [ALONE, ALONE, ALONE]  # every caller runs its statement alone
     assert await logged(pool, pg_schema) == []  # nothing of the batch committed
     # the batcher goes on working
-    await asyncio.gather(batcher.one("a", insert, ("a",)), batcher.one("c", insert, ("c",)))
+    await asyncio.gather(batcher.send("a", (insert, ("a",))), batcher.send("c", (insert, ("c",))))
     assert await logged(pool, pg_schema) == ["a", "c"]
 
 
@@ -94,7 +93,7 @@ async def test_a_lone_statement_is_left_to_its_caller(
     pool: AsyncConnectionPool[psycopg.AsyncConnection],
 ) -> None:
     batcher = StatementBatcher(pool.connection)
-    assert await batcher.one("a", "SELECT 1", None) is ALONE
+    assert await batcher.send("a", ("SELECT 1", None)) is ALONE
     assert batcher.batches == 0
 
 
@@ -152,34 +151,31 @@ async def racing_appends_leave_exactly_one_winner(cp: Checkpointer) -> None:
         assert len(await cp.read_audit(tid)) == 1
 
 
-async def test_postgres_concurrent_puts_are_batched_and_each_gets_its_own_outcome(
-    pg_schema: str,
+@pytest.fixture(params=["postgres", "redis"])
+async def server_store(
+    request: pytest.FixtureRequest, pg_schema: str, redis_prefix: str
+) -> AsyncIterator[PostgresCheckpointer | RedisCheckpointer]:
+    """Each store that batches, on a schema or key prefix of its own."""
+    cp: PostgresCheckpointer | RedisCheckpointer
+    if request.param == "postgres":
+        cp = PostgresCheckpointer(POSTGRES_DSN, schema=pg_schema)
+    else:
+        cp = RedisCheckpointer(REDIS_URL, prefix=redis_prefix)
+    async with cp:
+        yield cp
+
+
+async def test_concurrent_puts_are_batched_and_each_gets_its_own_outcome(
+    server_store: PostgresCheckpointer | RedisCheckpointer,
 ) -> None:
-    async with PostgresCheckpointer(POSTGRES_DSN, schema=pg_schema) as cp:
-        await concurrent_puts_each_get_their_own_outcome(cp)
-        assert cp._batcher is not None and cp._batcher.batched >= 11
+    await concurrent_puts_each_get_their_own_outcome(server_store)
+    assert server_store._batcher is not None and server_store._batcher.batched >= 11
 
 
-async def test_postgres_racing_audit_appends_in_one_batch_leave_one_winner(
-    pg_schema: str,
+async def test_racing_audit_appends_in_one_batch_leave_one_winner(
+    server_store: PostgresCheckpointer | RedisCheckpointer,
 ) -> None:
-    async with PostgresCheckpointer(POSTGRES_DSN, schema=pg_schema) as cp:
-        await racing_appends_leave_exactly_one_winner(cp)
-
-
-async def test_redis_concurrent_puts_are_pipelined_and_each_gets_its_own_outcome(
-    redis_prefix: str,
-) -> None:
-    async with RedisCheckpointer(REDIS_URL, prefix=redis_prefix) as cp:
-        await concurrent_puts_each_get_their_own_outcome(cp)
-        assert cp._batcher is not None and cp._batcher.batched >= 11
-
-
-async def test_redis_racing_audit_appends_in_one_pipeline_leave_one_winner(
-    redis_prefix: str,
-) -> None:
-    async with RedisCheckpointer(REDIS_URL, prefix=redis_prefix) as cp:
-        await racing_appends_leave_exactly_one_winner(cp)
+    await racing_appends_leave_exactly_one_winner(server_store)
 
 
 async def test_batch_size_one_sends_every_call_on_its_own(
@@ -211,13 +207,13 @@ async def test_redis_an_error_reply_touches_only_its_own_call(redis_prefix: str)
         fail = await client.script_load("return redis.error_reply('boom')")
         batcher = ScriptBatcher(lambda: client)
         replies = await asyncio.gather(
-            batcher.call(echo, [redis_prefix + "k"], ["a"]),
-            batcher.call(fail, [], []),
-            batcher.call("0" * 40, [], []),  # a script the server does not have
-            batcher.call(echo, [redis_prefix + "k"], ["b"]),
+            batcher.send("", (echo, [redis_prefix + "k"], ["a"])),
+            batcher.send("", (fail, [], [])),
+            batcher.send("", ("0" * 40, [], [])),  # a script the server does not have
+            batcher.send("", (echo, [redis_prefix + "k"], ["b"])),
         )
-        assert list(replies) == [b"a", REDIS_ALONE, REDIS_ALONE, b"b"]
+        assert list(replies) == [b"a", ALONE, ALONE, b"b"]
         assert (batcher.batches, batcher.batched) == (1, 4)
-        assert await batcher.call(echo, [], ["c"]) is REDIS_ALONE  # alone: not sent
+        assert await batcher.send("", (echo, [], ["c"])) is ALONE  # alone: not sent
     finally:
         await client.aclose()

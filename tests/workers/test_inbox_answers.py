@@ -13,7 +13,7 @@ from desk_app import build
 from procs import actions_of, cli_json, spawn_worker, stop
 
 import locus.workers.worker as worker_module
-from locus.checkpoint import connect
+from locus.checkpoint import Checkpointer, connect
 from locus.core import interrupt
 from locus.inbox import Actor, Inbox
 from locus.multiagent.graph import END, START, StateGraph
@@ -110,17 +110,23 @@ async def test_threads_audit_shows_the_trail_and_checks_its_chain(
     assert shown["entries"][1]["actor"] == "maria"
 
 
+def asking_graph(cp: Checkpointer) -> StateGraph:
+    """Graph ``desk``: one node that asks ``ok?`` and stores the answer."""
+    graph = StateGraph("desk")
+    graph.add_node("ask", lambda state: {"answer": interrupt("ok?")})
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    graph.compile(checkpointer=cp)
+    return graph
+
+
 async def test_an_inbox_answer_is_claimed_by_exactly_one_worker_in_one_claim(
     store_url: str,
 ) -> None:
     from locus.workers import queue_for
 
     cp = connect(store_url)
-    graph = StateGraph("desk")
-    graph.add_node("ask", lambda state: {"answer": interrupt("ok?")})
-    graph.add_edge(START, "ask")
-    graph.add_edge("ask", END)
-    graph.compile(checkpointer=cp)
+    graph = asking_graph(cp)
     queue = queue_for(cp)
     await queue.setup()
     try:
@@ -149,11 +155,7 @@ async def test_an_answered_pause_is_claimed_before_runs_queued_earlier(
     from locus.workers import queue_for
 
     cp = connect(live_store_url)
-    graph = StateGraph("desk")
-    graph.add_node("ask", lambda state: {"answer": interrupt("ok?")})
-    graph.add_edge(START, "ask")
-    graph.add_edge("ask", END)
-    graph.compile(checkpointer=cp)
+    graph = asking_graph(cp)
     queue = queue_for(cp)
     await queue.setup()
     try:
