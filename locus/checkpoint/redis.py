@@ -313,7 +313,7 @@ class RedisCheckpointer(Checkpointer):
         now: float,
     ) -> bool:
         keys = self._keys(thread_id)[:1] + self._audit_keys(thread_id, ready_graph or "")
-        keys.append(f"{self.prefix}work:q:{ready_graph or ''}")  # see locus.workers.queue_redis
+        keys.append(f"{self.prefix}work:a:{ready_graph or ''}")  # see locus.workers.queue_redis
         args: list[Any] = [checkpoint, rows[0].seq - 1, "1" if ready_graph else "0", repr(now)]
         args += [len(rows), *(_row_json(r) for r in rows)]
         return bool(await self._script("append to the audit trail", "APPEND_AUDIT", keys, args))

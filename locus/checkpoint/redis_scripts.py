@@ -194,8 +194,8 @@ return seq
 
 # KEYS: t a ar apos rd rdg wake; ARGV: checkpoint audit_head ready(0/1) at n [row]...
 #   -> 1 appended, 0 something changed (the pause, the head, or a lease is held)
-# A new ready mark is also an entry in the graph's work stream (wake): exactly one blocked
-# worker gets it (``locus.workers.queue_redis``).
+# A new ready mark is also an entry in the graph's answers stream (wake): exactly one
+# worker gets it, before the graph's queued runs (``locus.workers.queue_redis``).
 APPEND_AUDIT = (
     _NOW
     + _APPEND

@@ -451,9 +451,9 @@ class StateGraph:
 
         A ``Worker`` serving this graph (``locus worker MODULE:GRAPH``) runs it to its
         first pause or end; ``result`` waits for that. A ``Command(resume=...)`` stores
-        answers to a paused thread the same way. On PostgreSQL and SQLite higher
-        ``priority`` is claimed first (after answers stored through the inbox); a Redis
-        stream is first in, first out.
+        answers to a paused thread the same way. Answers stored through the inbox are
+        claimed first; then, on PostgreSQL and SQLite, higher ``priority`` (a Redis stream
+        is first in, first out).
 
         Raises:
             InvalidInputError: the thread exists and is not finished (or, for a

@@ -65,7 +65,8 @@ class WorkItem:
         queued_at: when it was submitted (seconds since the epoch).
         claims: how often it was claimed, this claim included; a first claim needs no
             look at the thread to know nothing of it ran yet.
-        ref: a backend's own handle for it (a Redis stream entry id).
+        ref: a backend's own handle for it (a Redis stream entry id; ``a:<id>`` for an
+            entry of a graph's answers stream).
     """
 
     thread_id: str

@@ -1,8 +1,10 @@
 """The work queue in Redis: a stream per graph, read by one consumer group of workers.
 
 Each item is a hash (``<prefix>work:i:<thread>``) plus an entry in its graph's stream
-(``<prefix>work:q:<graph>``). Workers read the streams as consumers of the group
-``workers`` (blocking reads: a submit reaches an idle worker at once). A worker keeps the
+(``<prefix>work:q:<graph>``). Answers the inbox stores arrive in a second stream per graph
+(``<prefix>work:a:<graph>``), read first: they resume runs under way. Workers read the
+streams as consumers of the group ``workers`` (a blocking read when there is nothing: a
+submit or an answer reaches an idle worker at once). A worker keeps the
 entries it works on fresh (``XCLAIM`` to itself every second); an entry idle for longer
 than ``CLAIM_IDLE_MS`` belongs to a worker that stopped, and ``reap`` takes it over with
 ``XAUTOCLAIM``. Redis cannot tell a dead worker by itself, so a worker's thread lease is
@@ -81,27 +83,43 @@ return store_ready(4)
 """
 )
 
-# KEYS: item, old stream, new stream. ARGV: old token, tid, then field/value pairs.
-_REPLACE = """
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
-local old = redis.call('HGET', KEYS[1], 'ref')
-if old then
-    redis.call('XACK', KEYS[2], 'workers', old)
-    redis.call('XDEL', KEYS[2], old)
+# An item's ``ref`` names its stream entry: ``a:<id>`` in its graph's answers stream (an
+# answer the inbox stored), else ``<id>`` in its work stream. ``drop_entry(ref, work,
+# answers)`` acknowledges and deletes that entry.
+_DROP_ENTRY = """
+local function drop_entry(ref, work, answers)
+    if not ref then return end
+    local stream, id = work, ref
+    if string.sub(ref, 1, 2) == 'a:' then stream, id = answers, string.sub(ref, 3) end
+    redis.call('XACK', stream, 'workers', id)
+    redis.call('XDEL', stream, id)
 end
+"""
+
+# KEYS: item, old stream, new stream, old answers stream. ARGV: old token, tid, then
+# field/value pairs.
+_REPLACE = (
+    _DROP_ENTRY
+    + """
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+drop_entry(redis.call('HGET', KEYS[1], 'ref'), KEYS[2], KEYS[4])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 local ref = redis.call('XADD', KEYS[3], '*', 't', ARGV[2])
 redis.call('HSET', KEYS[1], 'ref', ref, 'state', 'ready')
 return 1
 """
+)
 
-# KEYS: item, stream. ARGV: entry id, mark. Takes a delivered entry's item, or acks a stale one.
+# KEYS: item, the entry's stream. ARGV: the entry's ref (see _DROP_ENTRY), mark. Takes a
+# delivered entry's item, or acks a stale one.
 _TAKE = """
 local state = redis.call('HGET', KEYS[1], 'state')
 local ref = redis.call('HGET', KEYS[1], 'ref')
 if (not state) or state == 'failed' or ref ~= ARGV[1] then
-    redis.call('XACK', KEYS[2], 'workers', ARGV[1])
-    redis.call('XDEL', KEYS[2], ARGV[1])
+    local id = ARGV[1]
+    if string.sub(id, 1, 2) == 'a:' then id = string.sub(id, 3) end
+    redis.call('XACK', KEYS[2], 'workers', id)
+    redis.call('XDEL', KEYS[2], id)
     return false
 end
 redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimed_by', ARGV[2])
@@ -109,8 +127,8 @@ redis.call('HINCRBY', KEYS[1], 'claims', 1)
 return redis.call('HGETALL', KEYS[1])
 """
 
-# KEYS: item, stream, the graph's ready set, index. ARGV: entry id, mark, ready member, token,
-# graph, queued_at, tid. An entry the inbox added with a ready mark (``m``, see
+# KEYS: item, stream, the graph's ready set, index. ARGV: entry ref, mark, ready member,
+# token, graph, queued_at, tid. An entry the inbox added with a ready mark (``m``, see
 # ``locus.checkpoint.redis_scripts.APPEND_AUDIT``): the thread becomes a ``ready`` item, if it
 # is still marked and has none, taken like any other.
 _TAKE_READY = (
@@ -125,43 +143,45 @@ end
     + _TAKE
 )
 
-# KEYS: item, index, stream. ARGV: token, tid. Removes a carried-out item.
-_FINISH = """
+# KEYS: item, index, stream, answers stream. ARGV: token, tid. Removes a carried-out item.
+_FINISH = (
+    _DROP_ENTRY
+    + """
 local ref = redis.call('HGET', KEYS[1], 'ref')
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('XACK', KEYS[3], 'workers', ref)
-redis.call('XDEL', KEYS[3], ref)
+drop_entry(ref, KEYS[3], KEYS[4])
 return 1
 """
+)
 
-# KEYS: item, stream. ARGV: token, error, attempts.
-_FAIL = """
+# KEYS: item, stream, answers stream. ARGV: token, error, attempts.
+_FAIL = (
+    _DROP_ENTRY
+    + """
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
-local ref = redis.call('HGET', KEYS[1], 'ref')
+drop_entry(redis.call('HGET', KEYS[1], 'ref'), KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'state', 'failed', 'error', ARGV[2], 'attempts', ARGV[3],
            'claimed_by', '')
-redis.call('XACK', KEYS[2], 'workers', ref)
-redis.call('XDEL', KEYS[2], ref)
 return 1
 """
+)
 
-# KEYS: item, stream. ARGV: token or '' (any), tid, state required. Makes the item ready
-# again with a fresh stream entry, so any worker sees it at once.
-_REQUEUE = """
+# KEYS: item, stream, answers stream. ARGV: token or '' (any), tid, state required. Makes
+# the item ready again with a fresh entry in its work stream, so any worker sees it at once.
+_REQUEUE = (
+    _DROP_ENTRY
+    + """
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 if redis.call('HGET', KEYS[1], 'state') ~= ARGV[3] then return 0 end
-local old = redis.call('HGET', KEYS[1], 'ref')
-if old then
-    redis.call('XACK', KEYS[2], 'workers', old)
-    redis.call('XDEL', KEYS[2], old)
-end
+drop_entry(redis.call('HGET', KEYS[1], 'ref'), KEYS[2], KEYS[3])
 local ref = redis.call('XADD', KEYS[2], '*', 't', ARGV[2])
 redis.call('HSET', KEYS[1], 'state', 'ready', 'claimed_by', '', 'ref', ref)
 if ARGV[3] == 'failed' then redis.call('HSET', KEYS[1], 'attempts', 0, 'error', '') end
 return 1
 """
+)
 
 
 def _text(value: Any) -> str:
@@ -240,6 +260,11 @@ class RedisQueue(WorkQueue):
         self._item_key = f"{p}work:i:"
         self._index = f"{p}work:all"
         self._stream = f"{p}work:q:"
+        self._answers = f"{p}work:a:"  # see RedisCheckpointer._append_audit
+        # Entries delivered to this worker beyond the room it claimed for (a read's COUNT
+        # applies to each stream): taken by its next claims first, kept fresh meanwhile.
+        # Left behind by a worker that stops, they are taken over like any other.
+        self._spare: list[tuple[str, Any, Any]] = []
         # the inbox's ready marks (see ``RedisCheckpointer._audit_keys``)
         self._ready = f"{p}rd:"
         self._member = f"{p}t:"
@@ -272,16 +297,21 @@ class RedisQueue(WorkQueue):
     async def _run(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
         return await self.cp._scripted(what, self._scripts[name], keys, args)
 
+    def _streams(self, graph: str) -> list[str]:
+        """The graph's work stream and answers stream."""
+        return [self._stream + graph, self._answers + graph]
+
     async def _group(self, graph: str) -> None:
         if graph in self._groups:
             return
 
         async def create(client: aredis.Redis) -> None:
-            try:
-                await client.xgroup_create(self._stream + graph, GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
+            for stream in (self._stream + graph, self._answers + graph):
+                try:
+                    await client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+                except ResponseError as exc:
+                    if "BUSYGROUP" not in str(exc):
+                        raise
 
         await self.cp._call("create a consumer group", create)
         self._groups.add(graph)
@@ -302,41 +332,56 @@ class RedisQueue(WorkQueue):
 
     async def replace(self, old: WorkItem, new: WorkItem) -> bool:
         keys = [self._item_key + old.thread_id, self._stream + old.graph, self._stream + new.graph]
+        keys.append(self._answers + old.graph)
         args = [old.token, old.thread_id, *_pairs(new)]
         return bool(await self._run("submit an answer", "replace", keys, args))
 
     async def claim(self, graphs: Sequence[str], mark: str, limit: int) -> list[WorkItem]:
         for graph in graphs:
             await self._group(graph)
-        streams: dict[Any, Any] = {self._stream + g: ">" for g in graphs}
-        # answers the inbox stores arrive as entries of the streams too
+        answers = {self._answers + g: ">" for g in graphs}
+        work = {self._stream + g: ">" for g in graphs}
 
-        async def read(client: aredis.Redis) -> Any:
-            return await client.xreadgroup(GROUP, mark, streams, count=limit, block=1000)
+        async def read(streams: dict[Any, Any], count: int, block: int | None = None) -> Any:
+            async def call(client: aredis.Redis) -> Any:
+                return await client.xreadgroup(GROUP, mark, streams, count=count, block=block)
 
-        found = await self.cp._call("claim work", read) or []
-        return await self._take(found, mark)
+            found = await self.cp._call("claim work", call) or []
+            return [(_text(s), ref, data) for s, entries in found for ref, data in entries]
 
-    async def _take(self, found: Any, mark: str) -> list[WorkItem]:
+        entries = self._spare
+        # answers first: they resume runs under way, often with a person waiting
+        if len(entries) < limit:
+            entries += await read(answers, limit - len(entries))
+        if len(entries) < limit:
+            entries += await read(work, limit - len(entries))
+        if not entries:
+            entries = await read({**answers, **work}, 1, block=1000)  # wait for any
+        entries.sort(key=lambda entry: not entry[0].startswith(self._answers))
+        self._spare = entries[limit:]
+        return await self._take(entries[:limit], mark)
+
+    async def _take(self, entries: list[tuple[str, Any, Any]], mark: str) -> list[WorkItem]:
         """Take the stream entries read for ``mark``: one script each, sent in one pipeline."""
         calls: list[tuple[str, str, list[str], list[Any]]] = []
-        for stream, entries in found:
-            stream_key = _text(stream)
-            for ref, data in entries:
-                if not data:
-                    continue
-                member = data.get(b"m")
-                if member is None:
-                    tid = _text(data.get(b"t", b""))
-                    keys, args = [self._item_key + tid, stream_key], [_text(ref), mark]
-                    calls.append((tid, "take", keys, args))
-                else:
-                    tid = _text(member)[len(self._member) :]
-                    graph = stream_key[len(self._stream) :]
-                    keys = [self._item_key + tid, stream_key, self._ready + graph, self._index]
-                    token = f"answer-{os.urandom(6).hex()}"
-                    args = [_text(ref), mark, member, token, graph, repr(time.time()), tid]
-                    calls.append((tid, "take_ready", keys, args))
+        for stream_key, ref, data in entries:
+            if not data:
+                continue
+            member = data.get(b"m")
+            if member is None:
+                tid = _text(data.get(b"t", b""))
+                keys, args = [self._item_key + tid, stream_key], [_text(ref), mark]
+                calls.append((tid, "take", keys, args))
+            else:
+                tid = _text(member)[len(self._member) :]
+                if stream_key.startswith(self._answers):
+                    graph, stored = stream_key[len(self._answers) :], "a:" + _text(ref)
+                else:  # an answer stored before answers had a stream of their own
+                    graph, stored = stream_key[len(self._stream) :], _text(ref)
+                keys = [self._item_key + tid, stream_key, self._ready + graph, self._index]
+                token = f"answer-{os.urandom(6).hex()}"
+                args = [stored, mark, member, token, graph, repr(time.time()), tid]
+                calls.append((tid, "take_ready", keys, args))
         if not calls:
             return []
 
@@ -354,8 +399,12 @@ class RedisQueue(WorkQueue):
     async def keep(self, items: Sequence[WorkItem], mark: str) -> None:
         by_stream: dict[str, list[Any]] = {}
         for item in items:
-            if item.ref:
+            if item.ref and item.ref.startswith("a:"):
+                by_stream.setdefault(self._answers + item.graph, []).append(item.ref[2:])
+            elif item.ref:
                 by_stream.setdefault(self._stream + item.graph, []).append(item.ref)
+        for stream, ref, _ in self._spare:
+            by_stream.setdefault(stream, []).append(ref)
 
         async def touch(client: aredis.Redis) -> None:
             for stream, refs in by_stream.items():
@@ -370,18 +419,19 @@ class RedisQueue(WorkQueue):
         async def finish(client: aredis.Redis) -> None:
             async with client.pipeline(transaction=False) as pipe:
                 for item in items:
-                    keys = [self._item_key + item.thread_id, self._index, self._stream + item.graph]
+                    keys = [self._item_key + item.thread_id, self._index]
+                    keys += [self._stream + item.graph, self._answers + item.graph]
                     await script(keys=keys, args=[item.token, item.thread_id], client=pipe)
                 await pipe.execute()
 
         await self.cp._call("finish work", finish)
 
     async def fail(self, item: WorkItem, error: str) -> None:
-        keys = [self._item_key + item.thread_id, self._stream + item.graph]
+        keys = [self._item_key + item.thread_id, *self._streams(item.graph)]
         await self._run("record a failure", "fail", keys, [item.token, error, item.attempts])
 
     async def unclaim(self, item: WorkItem) -> None:
-        keys = [self._item_key + item.thread_id, self._stream + item.graph]
+        keys = [self._item_key + item.thread_id, *self._streams(item.graph)]
         await self._run("hand work back", "requeue", keys, [item.token, item.thread_id, "claimed"])
 
     async def retry(self, thread_id: str) -> bool:
@@ -389,22 +439,21 @@ class RedisQueue(WorkQueue):
         item = await self.get(thread_id)
         if item is None:
             return False
-        keys = [self._item_key + thread_id, self._stream + item.graph]
+        keys = [self._item_key + thread_id, *self._streams(item.graph)]
         done = await self._run("retry a failed run", "requeue", keys, ["", thread_id, "failed"])
         return bool(done)
 
     async def reap(self, graphs: Sequence[str], mark: str) -> tuple[int, list[WorkItem]]:
-        found = []
+        found: list[tuple[str, Any, Any]] = []
         for graph in graphs:
             await self._group(graph)
-            stream = self._stream + graph
+            for stream in self._streams(graph):
 
-            async def autoclaim(client: aredis.Redis, stream: str = stream) -> Any:
-                return await client.xautoclaim(stream, GROUP, mark, CLAIM_IDLE_MS, count=100)
+                async def autoclaim(client: aredis.Redis, stream: str = stream) -> Any:
+                    return await client.xautoclaim(stream, GROUP, mark, CLAIM_IDLE_MS, count=100)
 
-            reply = await self.cp._call("take over stalled work", autoclaim)
-            if reply and reply[1]:
-                found.append((stream, reply[1]))
+                reply = await self.cp._call("take over stalled work", autoclaim)
+                found += [(stream, ref, data) for ref, data in (reply[1] if reply else [])]
         taken = await self._take(found, mark) if found else []
         return len(taken), taken
 

@@ -43,6 +43,13 @@ async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
         yield url
 
 
+@pytest.fixture
+async def redis_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A Redis store URL under a key prefix of the test's own."""
+    async with _store("redis", tmp_path) as url:
+        yield url
+
+
 @contextlib.asynccontextmanager
 async def _store(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     if kind == "sqlite":
