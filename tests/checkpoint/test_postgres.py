@@ -50,6 +50,31 @@ async def test_calls_succeed_after_the_server_kills_every_pooled_connection(
         assert await cp.release("t", "w1") is True
 
 
+async def test_batched_calls_succeed_after_the_server_kills_every_pooled_connection(
+    pg_schema: str,
+) -> None:
+    """A batch sent on a dead connection fails as a whole; each call then runs alone,
+    on a fresh connection, and is applied once."""
+    name = f"locus-terminate-{pg_schema}"
+    dsn = make_conninfo(POSTGRES_DSN, application_name=name)
+    async with PostgresCheckpointer(dsn, schema=pg_schema, min_size=3, max_size=3) as cp:
+        ids = [f"t{i}" for i in range(10)]
+        await asyncio.gather(*(cp.acquire(tid, "w1", lease_seconds=30) for tid in ids))
+        assert await terminate(name) == 3
+        seqs = await asyncio.gather(
+            *(
+                cp.put(
+                    tid, "w1", changes={"a": tid}, status="running", run={}, pending=[], graph="g"
+                )
+                for tid in ids
+            )
+        )
+        assert seqs == [1] * 10
+        assert cp._batcher is not None and cp._batcher.batches >= 1
+        for tid in ids:
+            assert [c.values for c in await cp.history(tid)] == [{"a": tid}]
+
+
 async def test_a_put_sent_twice_is_applied_once(pg_schema: str) -> None:
     """What a retry after a lost reply does: the write id makes the second send a no-op."""
     async with PostgresCheckpointer(POSTGRES_DSN, schema=pg_schema) as cp:

@@ -181,3 +181,25 @@ async def test_a_server_away_for_longer_than_the_budget_is_store_unavailable(
         own_redis.stop()
         with pytest.raises(StoreUnavailableError, match=str(own_redis.port)):
             await cp.get("t")
+
+
+async def test_pipelined_puts_sent_while_the_server_restarts_are_each_saved_once(
+    own_redis: RedisServer,
+) -> None:
+    """A pipeline lost with its connection leaves each call to run alone, which reconnects."""
+    async with RedisCheckpointer(own_redis.url) as cp:
+        ids = [f"t{i}" for i in range(10)]
+        await asyncio.gather(*(cp.acquire(tid, "w1", lease_seconds=30) for tid in ids))
+        own_redis.stop()
+        threading.Timer(0.5, own_redis.start).start()
+        seqs = await asyncio.gather(
+            *(
+                cp.put(
+                    tid, "w1", changes={"a": tid}, status="running", run={}, pending=[], graph="g"
+                )
+                for tid in ids
+            )
+        )
+        assert seqs == [1] * 10
+        for tid in ids:
+            assert [c.values for c in await cp.history(tid)] == [{"a": tid}]
