@@ -15,6 +15,8 @@ For each backend and number of worker processes (``locus worker bench_workers:gr
 * answer->resume latency: from the answer's submit returning to the resumed node starting
   in a worker (median and p99; the worker records the start time in the thread's state),
   under the load above and with idle workers (40 answers one at a time);
+* with ``--cpu``: the CPU time per run, in that measured time, of this driver, the workers
+  and the store's server processes (read from /proc: Linux, with the server on this machine);
 * takeover: with 2 workers, one is SIGKILLed while it holds 4 threads in a slow step; the
   seconds from the kill to the other starting the first of them.
 
@@ -148,6 +150,30 @@ def cpu_seconds(pids: list[int]) -> list[float] | None:
     return found
 
 
+def server_cpu_seconds(kind: str) -> float:
+    """CPU time used so far by this machine's PostgreSQL or Redis server processes, with
+    their exited children (PostgreSQL's backends); 0 for SQLite, or without /proc."""
+    name = {"postgres": "postgres", "redis": "redis-server"}.get(kind)
+    if name is None or not Path("/proc/self/stat").exists():
+        return 0.0
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # exited meanwhile
+        if text[text.index("(") + 1 : text.rindex(")")].startswith(name):
+            total += sum(int(f) for f in text.rsplit(")", 1)[1].split()[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_now(kind: str, procs: list[subprocess.Popen[bytes]]) -> tuple[float, float, float]:
+    """CPU seconds so far of this process (the driver), the workers and the store server."""
+    me = time.process_time()
+    workers = sum(cpu_seconds([p.pid for p in procs]) or [0.0])
+    return me, workers, server_cpu_seconds(kind)
+
+
 async def settled(procs: list[subprocess.Popen[bytes]]) -> None:
     """Wait until every worker process has started up and is idle.
 
@@ -210,6 +236,7 @@ async def throughput(
         answered: dict[str, float] = {}
         inbox = Inbox(cp)
         after = await feed_end(inbox)
+        cpu0 = cpu_now(kind, procs)
         t0 = time.time()
         await asyncio.gather(*(g.submit({"ticket": t}, thread_id=t) for t in ids))
         send = answerer(cp, g, how)
@@ -228,6 +255,7 @@ async def throughput(
             await asyncio.gather(*(answer(e) for e in asked))
         while await queue.items(limit=1) or await cp.list_ready(limit=1):  # noqa: ASYNC110
             await asyncio.sleep(0.005)
+        cpu = [(b - a) * 1e3 / runs for a, b in zip(cpu0, cpu_now(kind, procs), strict=True)]
         states = {}
         for tid in ids:  # a resumed step may still run after its ready mark is consumed
             while (state := await g.get_state(tid)).status != "done":
@@ -245,6 +273,9 @@ async def throughput(
             "p99 ms": p99(latencies),
             "idle median ms": statistics.median(idle),
             "idle p99 ms": p99(idle),
+            "driver cpu ms": cpu[0],
+            "workers cpu ms": cpu[1],
+            "server cpu ms": cpu[2],
         }
     finally:
         for p in procs:
@@ -336,6 +367,12 @@ async def main() -> None:
         "--answer", choices=["inbox", "submit"], default="inbox", help="how answers are given"
     )
     parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also print the CPU time per run of this driver, the workers and the store "
+        "server (from /proc; the server must run on this machine)",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -360,6 +397,13 @@ async def main() -> None:
                     f"p99 {got['idle p99 ms']:5.1f} ms",
                     flush=True,
                 )
+                if args.cpu:
+                    print(
+                        f"{'':9} CPU per run: driver {got['driver cpu ms']:.2f} ms, workers "
+                        f"{got['workers cpu ms']:.2f} ms, {kind} server "
+                        f"{got['server cpu ms']:.2f} ms",
+                        flush=True,
+                    )
             if not args.no_takeover:
                 print(f"{kind:9} takeover after SIGKILL: {await takeover(kind, tmp):.2f} s")
 
