@@ -5,7 +5,11 @@ Run from the repository root:
     python benchmarks/bench_inbox.py [--threads 50000] [--pending 1000] [--concurrency 32]
 
 The store holds ``--threads`` threads of a refund graph: ``--pending`` of them paused at an
-approval (with answerers, so each answer checks an actor), the rest finished. Then:
+approval (with answerers, so each answer checks an actor, and a deadline a day out), the
+rest finished. Then:
+
+* ``expire_due ms``: one ``inbox.expire_due()`` pass, as every worker makes every few
+  seconds (nothing is due);
 
 * ``pending pages/s``: ``inbox.pending(limit=50)``, the first page, repeatedly;
 * ``pending items/s``: every pending item, page by page (``--pending`` items);
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 import tempfile
 import time
@@ -51,7 +56,10 @@ def desk_graph(checkpointer: Checkpointer) -> StateGraph:
         if not state.get("ask"):
             return {"approved": True}
         answer = interrupt(
-            {"type": "refund", "amount": 1200}, answerers=Answerers(roles={"manager"})
+            {"type": "refund", "amount": 1200},
+            answerers=Answerers(roles={"manager"}),
+            deadline=dt.timedelta(days=1),
+            on_timeout="no",
         )
         return {"approved": answer == "yes"}
 
@@ -77,6 +85,9 @@ async def measure(name: str, workdir: Path, threads: int, pending: int, workers:
         async def first_page(_: int) -> None:
             assert len((await inbox.pending(limit=50)).items) == min(50, pending)
 
+        start = time.perf_counter()
+        assert await inbox.expire_due() == []
+        expire_ms = (time.perf_counter() - start) * 1e3
         pages = await per_second(200, 1, first_page)
         start = time.perf_counter()
         seen, cursor = 0, None
@@ -115,6 +126,7 @@ async def measure(name: str, workdir: Path, threads: int, pending: int, workers:
         directs = await per_second(pending, workers, direct)
     return (
         f"{name:<9} threads={threads:,} pending={pending:,} (filled in {filled:.0f} s)  "
+        f"expire_due ms={expire_ms:6,.0f}  "
         f"pending pages/s={pages:7,.0f}  pending items/s={items:8,.0f}  "
         f"answers/s={answers:6,.0f}  resumes/s={resumes:6,.0f}  direct resumes/s={directs:6,.0f}"
     )

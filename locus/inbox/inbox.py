@@ -325,7 +325,10 @@ class Inbox:
         while True:
             page = await self.checkpointer.list_pending(limit=200, cursor=cursor)
             for row in page.items:
-                if row.ask is None or Ask.load(row.ask).deadline is None:
+                first = Ask.load(row.ask).deadline if row.ask is not None else None
+                if first is None or first > at:
+                    # Not due: an escalation only ever moves the deadline later, so the
+                    # trail (read for an item whose first deadline passed) cannot say more.
                     continue
                 action = await self._time_out(row, at)
                 if action is not None:

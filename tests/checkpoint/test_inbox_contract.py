@@ -227,6 +227,8 @@ async def test_escalate_keeps_the_id_reassigns_and_then_times_out(backend: Backe
     assert item.deadline is not None and item.deadline > now + dt.timedelta(hours=24)
     with pytest.raises(AnswerNotAllowedError, match="director"):
         await inbox.answer(iid, "yes", actor=ANN)
+    # past the first deadline, not yet past the one the escalation set
+    assert await inbox.expire_due(now + dt.timedelta(hours=30)) == []
     overdue = await inbox.pending(overdue=True, now=(now + dt.timedelta(hours=49)).timestamp())
     assert [i.id for i in overdue.items] == [iid]
     actions = await inbox.expire_due(now + dt.timedelta(hours=49))
