@@ -138,16 +138,18 @@ def spawn(url: str, concurrency: int, **env: str) -> subprocess.Popen[bytes]:
     )
 
 
+def stat_cpu(text: str, children: bool = False) -> float:
+    """CPU seconds in a /proc/<pid>/stat line: user and system time, with those of the
+    process's exited children if ``children``."""
+    fields = text.rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pids: list[int]) -> list[float] | None:
     """Each process's CPU time so far, from /proc (``None`` where there is no /proc)."""
     if not Path("/proc/self/stat").exists():
         return None
-    tick = os.sysconf("SC_CLK_TCK")
-    found = []
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        found.append((int(fields[11]) + int(fields[12])) / tick)
-    return found
+    return [stat_cpu(Path(f"/proc/{pid}/stat").read_text()) for pid in pids]
 
 
 def server_cpu_seconds(kind: str) -> float:
@@ -156,15 +158,15 @@ def server_cpu_seconds(kind: str) -> float:
     name = {"postgres": "postgres", "redis": "redis-server"}.get(kind)
     if name is None or not Path("/proc/self/stat").exists():
         return 0.0
-    total = 0
+    total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue  # exited meanwhile
         if text[text.index("(") + 1 : text.rindex(")")].startswith(name):
-            total += sum(int(f) for f in text.rsplit(")", 1)[1].split()[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
+            total += stat_cpu(text, children=True)
+    return total
 
 
 def cpu_now(kind: str, procs: list[subprocess.Popen[bytes]]) -> tuple[float, float, float]:

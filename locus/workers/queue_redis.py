@@ -112,20 +112,20 @@ return 1
 
 # KEYS: item, the entry's stream. ARGV: the entry's ref (see _DROP_ENTRY), mark. Takes a
 # delivered entry's item, or acks a stale one.
-_TAKE = """
+_TAKE = (
+    _DROP_ENTRY
+    + """
 local state = redis.call('HGET', KEYS[1], 'state')
 local ref = redis.call('HGET', KEYS[1], 'ref')
 if (not state) or state == 'failed' or ref ~= ARGV[1] then
-    local id = ARGV[1]
-    if string.sub(id, 1, 2) == 'a:' then id = string.sub(id, 3) end
-    redis.call('XACK', KEYS[2], 'workers', id)
-    redis.call('XDEL', KEYS[2], id)
+    drop_entry(ARGV[1], KEYS[2], KEYS[2])
     return false
 end
 redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimed_by', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'claims', 1)
 return redis.call('HGETALL', KEYS[1])
 """
+)
 
 # KEYS: item, stream, the graph's ready set, index. ARGV: entry ref, mark, ready member,
 # token, graph, queued_at, tid. An entry the inbox added with a ready mark (``m``, see
@@ -306,7 +306,7 @@ class RedisQueue(WorkQueue):
             return
 
         async def create(client: aredis.Redis) -> None:
-            for stream in (self._stream + graph, self._answers + graph):
+            for stream in self._streams(graph):
                 try:
                     await client.xgroup_create(stream, GROUP, id="0", mkstream=True)
                 except ResponseError as exc:
@@ -420,7 +420,7 @@ class RedisQueue(WorkQueue):
             async with client.pipeline(transaction=False) as pipe:
                 for item in items:
                     keys = [self._item_key + item.thread_id, self._index]
-                    keys += [self._stream + item.graph, self._answers + item.graph]
+                    keys += self._streams(item.graph)
                     await script(keys=keys, args=[item.token, item.thread_id], client=pipe)
                 await pipe.execute()
 
